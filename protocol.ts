@@ -1,0 +1,103 @@
+/**
+ * Protocol tables of the WebSocket wire format (see PROTOCOL.md): subprotocol
+ * names, event types, close codes and the limits of a close reason.
+ *
+ * @module
+ */
+
+/** JSON for every event (python-can-remote's `can.json.v1`). */
+export const JSON_PROTOCOL = "can.json.v1";
+/** CAN messages as binary frames, other events as JSON text (`can.binary+json.v1`). */
+export const BINARY_PROTOCOL = "can.binary+json.v1";
+/** Subprotocols in order of preference. */
+export const SUBPROTOCOLS: readonly string[] = Object.freeze([BINARY_PROTOCOL, JSON_PROTOCOL]);
+
+/** Default TCP port of python-can-remote and canremote. */
+export const DEFAULT_PORT = 54701;
+
+/** Event types. `dropped` is canremote's addition; python-can-remote ignores unknown types. */
+export type EventType =
+  | "bus_request"
+  | "bus_response"
+  | "message"
+  | "error"
+  | "periodic_start"
+  | "periodic_stop"
+  | "dropped";
+
+/** Every event type, for validation. */
+export const EVENT_TYPES: readonly EventType[] = Object.freeze([
+  "bus_request",
+  "bus_response",
+  "message",
+  "error",
+  "periodic_start",
+  "periodic_stop",
+  "dropped",
+]);
+
+/** Type byte of a binary CAN message (offset 0). */
+export const BINARY_MESSAGE_TYPE = 1;
+
+/**
+ * WebSocket close codes the server uses. 1000-1015 are RFC 6455 section 7.4.1;
+ * 4000-4999 are private-use codes of canremote.
+ */
+export const CloseCode = Object.freeze({
+  /** Normal closure. */
+  NORMAL: 1000,
+  /** The server shuts down. */
+  GOING_AWAY: 1001,
+  /** The first frame was not a `bus_request`, or the framing was wrong. */
+  PROTOCOL_ERROR: 1002,
+  /** Text that is not UTF-8 or not JSON. */
+  INVALID_PAYLOAD: 1007,
+  /** Refused by policy (origin, role). */
+  POLICY_VIOLATION: 1008,
+  /** A WebSocket message larger than the server's limit. */
+  MESSAGE_TOO_BIG: 1009,
+  /** The server failed unexpectedly. */
+  INTERNAL_ERROR: 1011,
+  /** The server is at its client limit. */
+  TRY_AGAIN_LATER: 1013,
+  /** The `bus_request` config was refused (bad key value, other interface or channel). */
+  BAD_CONFIG: 4400,
+  /** Missing or wrong access token. */
+  UNAUTHORIZED: 4401,
+  /** The token does not allow this channel. */
+  FORBIDDEN: 4403,
+  /** No `bus_request` arrived in time. */
+  REQUEST_TIMEOUT: 4408,
+  /** The bus failed or went away (e.g. the interface was removed). */
+  BUS_ERROR: 4500,
+});
+
+/** Longest close reason in UTF-8 bytes (RFC 6455 section 5.5: 125-byte control payload minus the code). */
+export const MAX_CLOSE_REASON_BYTES = 123;
+
+/**
+ * Shortens a close reason to at most {@linkcode MAX_CLOSE_REASON_BYTES} UTF-8
+ * bytes without splitting a character, marking a cut with an ellipsis.
+ *
+ * @param reason Any text.
+ * @returns The text, fitting in a close frame.
+ * @example
+ * ```ts
+ * import { truncateCloseReason } from "./protocol.ts";
+ * const reason = truncateCloseReason("x".repeat(500));
+ * if (new TextEncoder().encode(reason).length > 123) throw new Error();
+ * ```
+ */
+export function truncateCloseReason(reason: string): string {
+  const encoder = new TextEncoder();
+  if (encoder.encode(reason).length <= MAX_CLOSE_REASON_BYTES) return reason;
+  let out = "";
+  let bytes = 3; // the ellipsis
+  for (const char of reason) {
+    const size = encoder.encode(char).length;
+    if (bytes + size > MAX_CLOSE_REASON_BYTES) break;
+    out += char;
+    bytes += size;
+  }
+  return out + "\u2026";
+}
