@@ -1,0 +1,324 @@
+// One client connection: waits for its bus_request, opens its own bus
+// instance, then relays frames both ways and runs its periodic tasks.
+import type { Logger } from "@logtape/logtape";
+import type { Bus, PeriodicTask } from "../bus.ts";
+import { type CanFrame, validateFrame } from "../frame.ts";
+import { BusClosedError } from "../errors.ts";
+import type { CanEvent } from "../events.ts";
+import { decodeEvent, encodeEvent } from "../codec.ts";
+import { BINARY_PROTOCOL, CloseCode, truncateCloseReason } from "../protocol.ts";
+import { checkPeriod } from "../_periodic.ts";
+import type { Backend } from "./backend.ts";
+import { parseBusConfig } from "./bus_config.ts";
+import { encodeForProtocol } from "./encode_cache.ts";
+import type { Limits } from "./limits.ts";
+
+/** Counters a session exposes for logs and the benchmark. */
+export interface SessionStats {
+  received: number;
+  sent: number;
+  dropped: number;
+  errors: number;
+}
+
+export class Session {
+  readonly id: number;
+  readonly channel: string;
+  readonly protocol: string;
+  readonly stats: SessionStats = { received: 0, sent: 0, dropped: 0, errors: 0 };
+  #socket: WebSocket;
+  #backend: Backend;
+  #limits: Limits;
+  #log: Logger;
+  #bus: Bus | undefined;
+  #state: "waiting" | "opening" | "open" | "closed" = "waiting";
+  #inbox: (string | ArrayBuffer)[] = [];
+  #tasks = new Map<number, PeriodicTask>();
+  #requestTimer: ReturnType<typeof setTimeout> | undefined;
+  #dropTimer: ReturnType<typeof setInterval> | undefined;
+  #droppedSinceNotice = 0;
+  #sendChain: Promise<void> = Promise.resolve();
+  #pendingSends = 0;
+  #onClosed: (session: Session) => void;
+  /** Resolves when the session has released its bus. */
+  readonly finished: Promise<void>;
+  #finish!: () => void;
+
+  constructor(
+    id: number,
+    socket: WebSocket,
+    protocol: string,
+    channel: string,
+    backend: Backend,
+    limits: Limits,
+    log: Logger,
+    onClosed: (session: Session) => void,
+  ) {
+    this.id = id;
+    this.#socket = socket;
+    this.protocol = protocol;
+    this.channel = channel;
+    this.#backend = backend;
+    this.#limits = limits;
+    this.#log = log;
+    this.#onClosed = onClosed;
+    this.finished = new Promise((resolve) => this.#finish = resolve);
+    socket.binaryType = "arraybuffer";
+    socket.onmessage = (event) => this.#onMessage(event.data);
+    socket.onclose = (event) => {
+      this.#log.info("Client {id} disconnected ({code})", { id, code: event.code });
+      this.#release();
+    };
+    socket.onerror = () => {}; // the close event follows and releases everything
+    socket.onopen = () => {
+      this.#requestTimer = setTimeout(() => {
+        this.close(CloseCode.REQUEST_TIMEOUT, "No bus_request received in time");
+      }, limits.requestTimeout);
+    };
+  }
+
+  /** Closes the connection with a code and a reason (cut to 123 bytes). */
+  close(code: number, reason: string): void {
+    if (this.#socket.readyState <= WebSocket.OPEN) {
+      try {
+        this.#socket.close(code, truncateCloseReason(reason));
+      } catch {
+        // already closing
+      }
+    }
+    this.#release();
+  }
+
+  #release(): void {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    clearTimeout(this.#requestTimer);
+    clearInterval(this.#dropTimer);
+    this.#tasks.clear();
+    const bus = this.#bus;
+    (bus ? bus.close() : Promise.resolve()).finally(() => {
+      this.#onClosed(this);
+      this.#finish();
+    });
+  }
+
+  #sendEvent(event: CanEvent): void {
+    if (this.#socket.readyState !== WebSocket.OPEN) return;
+    this.#socket.send(encodeEvent(event, this.protocol));
+  }
+
+  #sendError(message: string): void {
+    this.stats.errors++;
+    this.#log.debug("Client {id}: {message}", { id: this.id, message });
+    this.#sendEvent({ type: "error", message });
+  }
+
+  #onMessage(data: string | ArrayBuffer): void {
+    const size = typeof data === "string" ? data.length : data.byteLength;
+    if (size > this.#limits.maxMessageSize) {
+      return this.close(
+        CloseCode.MESSAGE_TOO_BIG,
+        `Message of ${size} bytes exceeds the limit of ${this.#limits.maxMessageSize}`,
+      );
+    }
+    switch (this.#state) {
+      case "waiting":
+        return this.#onRequest(data);
+      case "opening":
+        if (this.#inbox.length >= this.#limits.maxPendingInput) {
+          return this.close(CloseCode.POLICY_VIOLATION, "Too many messages before bus_response");
+        }
+        this.#inbox.push(data);
+        return;
+      case "open":
+        return this.#handle(data);
+    }
+  }
+
+  #decode(data: string | ArrayBuffer): CanEvent | undefined {
+    try {
+      return decodeEvent(typeof data === "string" ? data : new Uint8Array(data));
+    } catch (error) {
+      this.#sendError(`Invalid message: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+
+  async #onRequest(data: string | ArrayBuffer): Promise<void> {
+    clearTimeout(this.#requestTimer);
+    let event: CanEvent;
+    try {
+      event = decodeEvent(typeof data === "string" ? data : new Uint8Array(data));
+    } catch (error) {
+      return this.close(CloseCode.PROTOCOL_ERROR, `Invalid bus_request: ${(error as Error).message}`);
+    }
+    if (event.type !== "bus_request") {
+      return this.close(CloseCode.PROTOCOL_ERROR, `Expected a bus_request first, got ${event.type}`);
+    }
+    let parsed;
+    try {
+      parsed = parseBusConfig(event.config, {
+        interfaceName: this.#backend.interfaceName,
+        channel: this.channel,
+        bitrate: this.#limits.bitrate,
+      });
+    } catch (error) {
+      return this.close(CloseCode.BAD_CONFIG, `Invalid bus_request config: ${(error as Error).message}`);
+    }
+    if (parsed.ignored.length) {
+      this.#log.debug("Client {id}: ignoring config keys {keys}", { id: this.id, keys: parsed.ignored });
+    }
+    this.#state = "opening";
+    try {
+      this.#bus = await this.#backend.open(this.channel, parsed.options);
+    } catch (error) {
+      this.#log.warn("Client {id}: cannot open the bus: {error}", { id: this.id, error });
+      return this.close(CloseCode.BUS_ERROR, `Cannot open the bus: ${(error as Error).message}`);
+    }
+    if (this.#state !== "opening") { // the client left while the bus opened
+      await this.#bus.close();
+      return;
+    }
+    this.#state = "open";
+    this.#sendEvent({ type: "bus_response", channelInfo: this.#bus.channelInfo });
+    this.#log.info("Client {id} opened {info}", { id: this.id, info: this.#bus.channelInfo });
+    this.#pump(this.#bus);
+    for (const queued of this.#inbox.splice(0)) this.#handle(queued);
+  }
+
+  #handle(data: string | ArrayBuffer): void {
+    const event = this.#decode(data);
+    if (!event) return;
+    switch (event.type) {
+      case "message":
+        return this.#transmit(event.frame);
+      case "periodic_start":
+        return this.#startPeriodic(event.frame, event.period, event.duration);
+      case "periodic_stop":
+        return this.#stopPeriodic(event.arbitrationId);
+      case "bus_request":
+        return this.#sendError("The bus is already open; bus_request is only for the first message");
+      case "error":
+        this.#log.warn("Client {id} reported: {message}", { id: this.id, message: event.message });
+        return;
+      default:
+        return this.#sendError(`A client cannot send ${event.type} events`);
+    }
+  }
+
+  #transmit(frame: CanFrame): void {
+    let checked: CanFrame;
+    try {
+      checked = validateFrame(frame);
+    } catch (error) {
+      return this.#sendError(`Invalid message: ${(error as Error).message}`);
+    }
+    if (this.#pendingSends >= this.#limits.maxPendingSends) {
+      return this.#sendError("Transmit queue full: frame dropped");
+    }
+    this.stats.received++;
+    const bus = this.#bus!;
+    this.#pendingSends++;
+    // Chained so frames reach the bus in the order the client sent them.
+    this.#sendChain = this.#sendChain.then(() => bus.send(checked)).then(
+      () => {
+        this.#pendingSends--;
+      },
+      (error) => {
+        this.#pendingSends--;
+        if (!(error instanceof BusClosedError)) this.#sendError(`Cannot send: ${error.message}`);
+      },
+    );
+  }
+
+  #startPeriodic(frame: CanFrame, period: number, duration: number | null): void {
+    try {
+      checkPeriod(period, duration);
+      if (period < this.#limits.minPeriod) {
+        throw new RangeError(`period must be at least ${this.#limits.minPeriod} s, got ${period}`);
+      }
+      const checked = validateFrame(frame);
+      const id = checked.arbitrationId;
+      const existing = this.#tasks.get(id);
+      if (existing && !existing.stopped && existing.period === period && duration === null) {
+        existing.modify(checked);
+        return;
+      }
+      existing?.stop();
+      if (!existing && this.#tasks.size >= this.#limits.maxPeriodicTasks) {
+        this.#pruneTasks();
+        if (this.#tasks.size >= this.#limits.maxPeriodicTasks) {
+          throw new RangeError(`At most ${this.#limits.maxPeriodicTasks} periodic tasks per client`);
+        }
+      }
+      this.#tasks.set(
+        id,
+        this.#bus!.sendPeriodic(checked, period, { duration: duration ?? undefined }),
+      );
+    } catch (error) {
+      this.#sendError(`Invalid periodic_start: ${(error as Error).message}`);
+    }
+  }
+
+  #pruneTasks(): void {
+    for (const [id, task] of this.#tasks) if (task.stopped) this.#tasks.delete(id);
+  }
+
+  #stopPeriodic(id: number): void {
+    const task = this.#tasks.get(id);
+    this.#tasks.delete(id);
+    if (!task || task.stopped) {
+      return this.#sendError(`No periodic task with arbitration id ${id} (0x${id.toString(16)})`);
+    }
+    task.stop();
+  }
+
+  async #pump(bus: Bus): Promise<void> {
+    // Bus backends with a synchronous poll() are drained in one go after each
+    // wake-up: one promise per burst instead of one per frame.
+    const poll = (bus as { poll?: () => CanFrame | undefined }).poll?.bind(bus);
+    while (true) {
+      let frame: CanFrame | undefined;
+      try {
+        frame = await bus.receive();
+        this.#forward(frame);
+        if (poll) while ((frame = poll()) !== undefined) this.#forward(frame);
+      } catch (error) {
+        if (error instanceof BusClosedError || this.#state === "closed") return;
+        // A bus error (e.g. the interface went down): tell the client, keep going.
+        this.#sendError(`Bus error: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  #forward(frame: CanFrame): void {
+    const socket = this.#socket;
+    if (socket.readyState !== WebSocket.OPEN) return;
+    // A client that does not keep up loses frames, it alone: dropping starts
+    // above the limit and goes on until its buffer drained to half of it,
+    // then it is told how many it lost.
+    const limit = this.#droppedSinceNotice
+      ? this.#limits.maxBufferedBytes / 2
+      : this.#limits.maxBufferedBytes;
+    if (socket.bufferedAmount > limit) {
+      this.stats.dropped++;
+      this.#droppedSinceNotice++;
+      this.#dropTimer ??= setInterval(() => this.#noticeDropped(), 100);
+      return;
+    }
+    if (this.#droppedSinceNotice) this.#noticeDropped();
+    socket.send(encodeForProtocol(frame, this.protocol === BINARY_PROTOCOL));
+    this.stats.sent++;
+  }
+
+  #noticeDropped(): void {
+    if (this.#socket.bufferedAmount > this.#limits.maxBufferedBytes / 2) return;
+    clearInterval(this.#dropTimer);
+    this.#dropTimer = undefined;
+    if (!this.#droppedSinceNotice) return;
+    const count = this.#droppedSinceNotice;
+    this.#droppedSinceNotice = 0;
+    this.#log.info("Client {id}: dropped {count} frames for a slow reader", { id: this.id, count });
+    this.#sendEvent({ type: "dropped", count, total: this.stats.dropped });
+  }
+}
