@@ -1,0 +1,104 @@
+// A periodic task that runs on the server: the client only keeps its state
+// (frame, period, end time) so that `stop()`, `modify()` and a reconnect can
+// tell the server what to do. Tasks are keyed by arbitration id, as the
+// protocol keys them (python-can-remote's periodic_stop carries the bare id).
+import type { PeriodicTask } from "./bus.ts";
+import { type CanFrame, validateFrame } from "./frame.ts";
+import { checkPeriod } from "./_periodic.ts";
+
+/** What a task asks of the bus that owns it. */
+export interface PeriodicHost {
+  /** Sends a `periodic_start` for the task (first start or modify) with this duration. */
+  start(task: RemotePeriodicTask, duration: number | null): void;
+  /** Forgets the task; sends a `periodic_stop` when `notify` is set. */
+  stopped(task: RemotePeriodicTask, notify: boolean): void;
+}
+
+/** A periodic transmission that the server performs on the client's behalf. */
+export class RemotePeriodicTask implements PeriodicTask {
+  readonly period: number;
+  #frame: CanFrame;
+  #host: PeriodicHost;
+  #duration: number | null;
+  #end: number; // performance.now() time at which the server ends the task
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #stopped = false;
+
+  /**
+   * Checks the arguments; nothing is sent until {@linkcode RemotePeriodicTask.begin}.
+   * @throws {RangeError} For an invalid frame, period or duration.
+   */
+  constructor(frame: CanFrame, period: number, duration: number | undefined, host: PeriodicHost) {
+    checkPeriod(period, duration);
+    this.#frame = validateFrame(frame);
+    this.period = period;
+    this.#host = host;
+    this.#duration = duration ?? null;
+    this.#end = duration === undefined || duration === null
+      ? Infinity
+      : performance.now() + duration * 1000;
+  }
+
+  get frame(): CanFrame {
+    return this.#frame;
+  }
+
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** Arbitration id, the key of the task on the server. */
+  get id(): number {
+    return this.#frame.arbitrationId;
+  }
+
+  /** Seconds (to the millisecond) the server still has to run the task; `null` for "until stopped". */
+  remaining(): number | null {
+    if (this.#end === Infinity) return null;
+    return Math.max(0, Math.round(this.#end - performance.now()) / 1000);
+  }
+
+  /** Sends the first `periodic_start` and arms the local end-of-duration timer. */
+  begin(): void {
+    this.#host.start(this, this.#duration);
+    if (this.#end !== Infinity) {
+      // The server ends the task by itself: only the local state changes, and
+      // no periodic_stop goes out (python-can-remote closes the connection
+      // with 1011 on a periodic_stop for an id it no longer runs).
+      this.#timer = setTimeout(() => {
+        if (this.#halt()) this.#host.stopped(this, false);
+      }, Math.max(0, this.#end - performance.now()));
+    }
+  }
+
+  modify(frame: CanFrame): void {
+    const checked = validateFrame(frame);
+    if (checked.arbitrationId !== this.#frame.arbitrationId) {
+      throw new RangeError(
+        `A periodic task keeps its arbitration id 0x${this.#frame.arbitrationId.toString(16)}, got 0x${
+          checked.arbitrationId.toString(16)
+        }`,
+      );
+    }
+    this.#frame = checked;
+    // A periodic_start with the same id replaces the running task on the
+    // server; a stopped task must not be started again.
+    if (!this.#stopped) this.#host.start(this, this.remaining());
+  }
+
+  stop(): void {
+    if (this.#halt()) this.#host.stopped(this, true);
+  }
+
+  /** Marks the task stopped without telling anyone (replaced, or the bus closed). */
+  halt(): void {
+    this.#halt();
+  }
+
+  #halt(): boolean {
+    if (this.#stopped) return false;
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    return true;
+  }
+}

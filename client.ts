@@ -1,0 +1,779 @@
+/**
+ * `RemoteBus`: a {@linkcode Bus} on a canremote or python-can-remote server,
+ * reached over a WebSocket. It runs in Deno and in browsers alike: it uses
+ * only `WebSocket`, `EventTarget`, `AbortSignal` and timers.
+ *
+ * @example Connecting to a port nobody listens on fails with the close code 1006
+ * ```ts
+ * import { RemoteBus } from "./client.ts";
+ * import { RemoteError } from "./errors.ts";
+ * try {
+ *   await RemoteBus.connect("ws://127.0.0.1:1/", { timeout: 2000 });
+ *   throw new Error("unreachable");
+ * } catch (error) {
+ *   if (!(error instanceof RemoteError) || error.code !== 1006) throw error;
+ * }
+ * ```
+ *
+ * @module
+ */
+
+import {
+  type Bus,
+  type BusOptions,
+  type CanFilter,
+  checkFilters,
+  matchesFilters,
+  type PeriodicOptions,
+  type PeriodicTask,
+  type ReceiveOptions,
+} from "./bus.ts";
+import { decodeEvent, encodeEvent } from "./codec.ts";
+import { BusClosedError, RemoteError } from "./errors.ts";
+import { type CanEvent, UnknownEventTypeError } from "./events.ts";
+import { type CanFrame, validateFrame } from "./frame.ts";
+import { BINARY_PROTOCOL, CloseCode, JSON_PROTOCOL } from "./protocol.ts";
+import { FrameQueue } from "./_frame_queue.ts";
+import { type PeriodicHost, RemotePeriodicTask } from "./_remote_periodic.ts";
+
+/** How a {@linkcode RemoteBus} retries after losing its connection. */
+export interface ReconnectOptions {
+  /**
+   * Milliseconds before the first attempt; each further attempt waits twice as long.
+   * @default {250}
+   */
+  initialDelay?: number;
+  /**
+   * Longest wait between two attempts, in milliseconds.
+   * @default {5000}
+   */
+  maxDelay?: number;
+  /**
+   * Attempts after one disconnection before giving up and closing the bus.
+   * @default {Infinity}
+   */
+  maxRetries?: number;
+}
+
+/**
+ * Options of {@linkcode RemoteBus.connect}. The {@linkcode BusOptions} go to
+ * the server in the `bus_request` config under python-can's names
+ * (`receiveOwnMessages` as `receive_own_messages`, `canFilters` as
+ * `can_filters` of `{can_id, can_mask, extended}`, `dataBitrate` as
+ * `data_bitrate`, `preserveTimestamps` as `preserve_timestamps`; `channel`,
+ * `bitrate` and `fd` unchanged), in the order they are written.
+ */
+export interface RemoteBusOptions extends BusOptions {
+  /**
+   * Raw `bus_request` config with python-can's snake_case keys, sent as is;
+   * the camelCase options above are added after it and win over it.
+   * @default {{}}
+   */
+  config?: Record<string, unknown>;
+  /** Aborts connecting; `connect()` rejects with the signal's reason. Closing a connected bus is `close()`'s job. */
+  signal?: AbortSignal;
+  /**
+   * Milliseconds to wait for the server's `bus_response` (python-can-remote's client waits 5 s);
+   * `connect()` then rejects with a `TimeoutError` `DOMException`. Reconnection attempts use it too.
+   * @default {5000}
+   */
+  timeout?: number;
+  /**
+   * Subprotocols to offer: `"binary"` offers `can.binary+json.v1` then
+   * `can.json.v1` and takes whichever the server selects; `"json"` offers only `can.json.v1`.
+   * @default {"binary"}
+   */
+  protocol?: "binary" | "json";
+  /**
+   * Reconnect with exponential back-off when the connection drops, restoring
+   * the periodic tasks. `true` uses the default {@linkcode ReconnectOptions}.
+   * @default {false}
+   */
+  reconnect?: boolean | ReconnectOptions;
+  /**
+   * Bytes the WebSocket may hold unsent before `send()` waits for it to drain.
+   * @default {1048576}
+   */
+  maxBufferedAmount?: number;
+  /**
+   * Received frames kept for a reader that falls behind; beyond it the oldest are dropped.
+   * @default {65536}
+   */
+  queueLimit?: number;
+}
+
+/** Where a {@linkcode RemoteBus} is: `connect()` resolves in `"open"`; `"closed"` is final. */
+export type RemoteBusState = "connecting" | "open" | "reconnecting" | "closed";
+
+/** `detail` of a `"statechange"` event. */
+export interface StateChangeDetail {
+  /** The new state. */
+  state: RemoteBusState;
+  /** Why the connection was lost (`"reconnecting"`) or the bus closed (`"closed"`, absent after `close()`). */
+  error?: unknown;
+}
+
+/** `detail` of a `"dropped"` event: the server's `dropped` notice. */
+export interface DroppedDetail {
+  /** Frames dropped since the previous notice. */
+  count: number;
+  /** Frames dropped since this connection opened. */
+  total: number;
+}
+
+/** Events a {@linkcode RemoteBus} dispatches. */
+export interface RemoteBusEventMap {
+  /** An `error` event from the server; `error` is the {@linkcode RemoteError} that `receive()` also rejects with. */
+  error: ErrorEvent;
+  /** The server dropped frames for this client because it read too slowly. */
+  dropped: CustomEvent<DroppedDetail>;
+  /** {@linkcode RemoteBus.state} changed. */
+  statechange: CustomEvent<StateChangeDetail>;
+}
+
+const WIRE_NAMES: Readonly<Record<string, string>> = Object.freeze({
+  channel: "channel",
+  bitrate: "bitrate",
+  dataBitrate: "data_bitrate",
+  fd: "fd",
+  receiveOwnMessages: "receive_own_messages",
+  canFilters: "can_filters",
+  preserveTimestamps: "preserve_timestamps",
+});
+
+// Refusals that another attempt cannot fix: reconnecting would only repeat them.
+const PERMANENT_CLOSE_CODES: ReadonlySet<number> = new Set([
+  CloseCode.POLICY_VIOLATION,
+  CloseCode.BAD_CONFIG,
+  CloseCode.UNAUTHORIZED,
+  CloseCode.FORBIDDEN,
+]);
+
+/** How long close() waits for the server's close frame. */
+const CLOSE_WAIT_MS = 1000;
+/** Longest pause between two looks at `bufferedAmount`. */
+const DRAIN_POLL_MAX_MS = 50;
+
+/**
+ * A CAN bus on a remote server, speaking python-can-remote's WebSocket
+ * protocol (`can.binary+json.v1` or `can.json.v1`).
+ *
+ * Received frames pass through the filters locally as well as on the server.
+ * `error` events from the server reject the next `receive()` (the connection
+ * stays usable) and are dispatched as `"error"` events; a server close rejects
+ * receives with a {@linkcode BusClosedError} whose `cause` is a
+ * {@linkcode RemoteError} carrying the close code, once the frames already
+ * received have been handed out.
+ *
+ * @example Sending, receiving and a periodic task
+ * ```ts ignore
+ * import { RemoteBus } from "./client.ts";
+ * import { createFrame } from "./frame.ts";
+ * await using bus = await RemoteBus.connect("ws://localhost:54701/", {
+ *   receiveOwnMessages: true,
+ *   reconnect: true,
+ * });
+ * bus.addEventListener("statechange", (e) => console.log(e.detail.state));
+ * await bus.send(createFrame({ arbitrationId: 0x123, isExtendedId: false, data: [1, 2] }));
+ * const task = bus.sendPeriodic(createFrame({ arbitrationId: 0x100, data: [0] }), 0.1);
+ * for await (const frame of bus) {
+ *   console.log(frame.arbitrationId.toString(16), frame.data);
+ *   if (frame.arbitrationId === 0x123) break;
+ * }
+ * task.stop();
+ * ```
+ */
+export class RemoteBus extends EventTarget implements Bus {
+  /** The URL given to `connect()`. */
+  readonly url: string;
+  #offered: readonly string[];
+  #config: Record<string, unknown>;
+  #filters: CanFilter[] | null;
+  #timeout: number;
+  #retry: Required<ReconnectOptions> | null;
+  #maxBuffered: number;
+  #queue: FrameQueue;
+
+  #state: RemoteBusState = "connecting";
+  #stateWaiters: (() => void)[] = [];
+  #ws: WebSocket | undefined;
+  #protocol = JSON_PROTOCOL;
+  #channelInfo = "";
+  #serverDropped = 0;
+  #closeCause: unknown;
+  #tasks = new Map<number, RemotePeriodicTask>();
+  #drain: Promise<void> | undefined;
+  #reconnecting: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+  // Aborted when the bus closes: ends back-off sleeps, drain polls and a reconnection in progress.
+  #lifetime = new AbortController();
+
+  private constructor(url: string, options: RemoteBusOptions) {
+    super();
+    this.url = url;
+    const protocol = options.protocol ?? "binary";
+    if (protocol !== "binary" && protocol !== "json") {
+      throw new TypeError(`protocol must be "binary" or "json", got ${JSON.stringify(protocol)}`);
+    }
+    this.#offered = protocol === "json" ? [JSON_PROTOCOL] : [BINARY_PROTOCOL, JSON_PROTOCOL];
+    const { config, filters } = wireConfig(options);
+    this.#config = config;
+    this.#filters = filters;
+    this.#timeout = positive(options.timeout ?? 5000, "timeout");
+    this.#retry = retryOptions(options.reconnect);
+    this.#maxBuffered = nonNegative(options.maxBufferedAmount ?? 1 << 20, "maxBufferedAmount");
+    this.#queue = new FrameQueue(options.queueLimit);
+  }
+
+  /**
+   * Opens a WebSocket to a server, sends the `bus_request` and waits for the
+   * `bus_response`.
+   *
+   * @param url The server, e.g. `"ws://localhost:54701/"` (a path names the channel on canremote).
+   * @param options Bus options, protocol, timeout, reconnection: {@linkcode RemoteBusOptions}.
+   * @returns The open bus; its `channelInfo` is `"<server's channel_info> on <url>"`, as python-can-remote's client has it.
+   * @throws {TypeError} / {RangeError} For bad options, and `SyntaxError` for a URL WebSocket refuses.
+   * @throws {RemoteError} When the server answers with an `error` event (no `code`), selects a
+   *   subprotocol that was not offered (no `code`), or closes the connection before answering
+   *   (`code` is the close code; 1006 when the connection failed or dropped without a close frame).
+   * @throws {DOMException} A `TimeoutError` when no `bus_response` came within `timeout`.
+   * @throws The signal's reason when `options.signal` aborts.
+   * @example A server that is not there
+   * ```ts
+   * import { RemoteBus } from "./client.ts";
+   * import { RemoteError } from "./errors.ts";
+   * const error = await RemoteBus.connect("ws://127.0.0.1:1/").catch((e) => e);
+   * if (!(error instanceof RemoteError)) throw error;
+   * ```
+   * @example Options with python-can's meaning
+   * ```ts ignore
+   * import { RemoteBus } from "./client.ts";
+   * const bus = await RemoteBus.connect("ws://localhost:54701/vcan0", {
+   *   bitrate: 500000,
+   *   receiveOwnMessages: true,
+   *   canFilters: [{ canId: 0x100, canMask: 0x700, extended: false }],
+   *   signal: AbortSignal.timeout(3000),
+   * });
+   * console.log(bus.channelInfo); // "vcan0 on ws://localhost:54701/vcan0"
+   * await bus.close();
+   * ```
+   */
+  static async connect(url: string | URL, options: RemoteBusOptions = {}): Promise<RemoteBus> {
+    const bus = new RemoteBus(url instanceof URL ? url.href : String(url), options);
+    await bus.#dial(options.signal);
+    return bus;
+  }
+
+  /** `"<server's channel_info> on <url>"`. */
+  get channelInfo(): string {
+    return this.#channelInfo;
+  }
+
+  /** `true` once `close()` was called or the server closed the connection for good. */
+  get closed(): boolean {
+    return this.#state === "closed";
+  }
+
+  /** Connection state; each change dispatches a `"statechange"` event. */
+  get state(): RemoteBusState {
+    return this.#state;
+  }
+
+  /** The negotiated subprotocol, `"can.binary+json.v1"` or `"can.json.v1"`. */
+  get protocol(): string {
+    return this.#protocol;
+  }
+
+  /**
+   * Frames lost for this bus: those the server reported dropping for it
+   * (`dropped` events) plus those the local receive queue dropped because
+   * nobody read them.
+   */
+  get dropped(): number {
+    return this.#serverDropped + this.#queue.dropped;
+  }
+
+  /**
+   * Sends a frame. While reconnecting it waits for the connection; when the
+   * WebSocket holds more than `maxBufferedAmount` unsent bytes it waits for
+   * it to drain, so a fast sender cannot grow memory without bound. Frames go
+   * out in call order.
+   *
+   * @param frame The frame.
+   * @throws {TypeError} / {RangeError} For an invalid frame; nothing is sent.
+   * @throws {BusClosedError} When the bus is closed, or closes while waiting.
+   */
+  async send(frame: CanFrame): Promise<void> {
+    if (this.closed) throw this.#closedError();
+    const checked = validateFrame(frame);
+    while (this.#drain || this.#ws?.readyState !== WebSocket.OPEN) {
+      await (this.#drain ?? this.#nextState());
+      if (this.closed) throw this.#closedError();
+    }
+    const ws = this.#ws!;
+    ws.send(encodeEvent({ type: "message", frame: checked }, this.#protocol));
+    if (ws.bufferedAmount > this.#maxBuffered) await (this.#drain ??= this.#drained(ws));
+  }
+
+  receive(options: ReceiveOptions = {}): Promise<CanFrame> {
+    return this.#queue.receive(options.signal);
+  }
+
+  /**
+   * Takes a frame that already arrived, without waiting.
+   * @returns The frame, or `undefined` when none is queued.
+   * @throws {RemoteError} When the next entry is an error the server reported.
+   * @throws {BusClosedError} When the bus is closed and empty.
+   */
+  poll(): CanFrame | undefined {
+    return this.#queue.poll();
+  }
+
+  /**
+   * Asks the server to send `frame` every `period` seconds (`periodic_start`).
+   * Tasks are keyed by arbitration id, as in the protocol: starting a second
+   * task with the same id replaces the first, which then reports `stopped`.
+   * `modify()` sends a new `periodic_start` for the same id; `stop()` sends a
+   * `periodic_stop`. A task with a duration ends on the server by itself and
+   * is marked stopped locally when the duration is over. After a
+   * reconnection, running tasks are started again.
+   *
+   * @param frame The frame; its arbitration id names the task.
+   * @param period Seconds between two transmissions, at least 0.001.
+   * @param options `duration` in seconds; the task runs until stopped when left out.
+   * @returns The task.
+   * @throws {TypeError} / {RangeError} For an invalid frame, period or duration.
+   * @throws {BusClosedError} When the bus is closed.
+   */
+  sendPeriodic(frame: CanFrame, period: number, options: PeriodicOptions = {}): PeriodicTask {
+    if (this.closed) throw this.#closedError();
+    const task = new RemotePeriodicTask(frame, period, options.duration, this.#host);
+    this.#tasks.get(task.id)?.halt();
+    this.#tasks.set(task.id, task);
+    task.begin();
+    return task;
+  }
+
+  /**
+   * Replaces the filters applied to received frames. The server keeps
+   * filtering with the filters of the `bus_request` until the next
+   * (re)connection, which sends the current ones: frames that those first
+   * filters block do not arrive even when the new filters would pass them.
+   *
+   * @param filters `{canId, canMask, extended?}` filters; `null`, `undefined` or `[]` passes everything.
+   * @throws {TypeError} / {RangeError} For malformed filters.
+   */
+  setFilters(filters?: CanFilter[] | null): void {
+    this.#filters = checkFilters(filters);
+    if (this.#filters) this.#config.can_filters = filtersToWire(this.#filters);
+    else delete this.#config.can_filters;
+  }
+
+  /**
+   * Stops the periodic tasks (sending their `periodic_stop`), closes the
+   * WebSocket with code 1000 and waits up to a second for the server's close
+   * frame. Pending and later receives reject with {@linkcode BusClosedError};
+   * frames not yet received are discarded. Calling it again does nothing more.
+   */
+  close(): Promise<void> {
+    return this.#closing ??= this.#shutdown();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<CanFrame> {
+    return this.#queue.iterate();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /**
+   * Listens for `"error"`, `"dropped"` and `"statechange"` events ({@linkcode RemoteBusEventMap}).
+   * @param type Event name.
+   * @param listener Called with the event.
+   * @param options Standard listener options.
+   */
+  override addEventListener<K extends keyof RemoteBusEventMap>(
+    type: K,
+    listener: ((this: RemoteBus, event: RemoteBusEventMap[K]) => unknown) | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void {
+    super.addEventListener(type, listener, options);
+  }
+
+  /**
+   * Removes a listener added with {@linkcode RemoteBus.addEventListener}.
+   * @param type Event name.
+   * @param listener The listener.
+   * @param options Standard listener options.
+   */
+  override removeEventListener<K extends keyof RemoteBusEventMap>(
+    type: K,
+    listener: ((this: RemoteBus, event: RemoteBusEventMap[K]) => unknown) | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void {
+    super.removeEventListener(type, listener, options);
+  }
+
+  // One connection attempt: resolves once the bus_response arrived and the
+  // socket is the bus's. The socket's handlers stay the same afterwards, so
+  // no event can slip between the handshake and normal operation.
+  #dial(signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const ws = new WebSocket(this.url, [...this.#offered]);
+      ws.binaryType = "arraybuffer";
+      let ready = false;
+      let failed = false;
+      let protocol = JSON_PROTOCOL;
+      const timer = setTimeout(
+        () =>
+          fail(
+            new DOMException(
+              `No bus_response from ${this.url} within ${this.#timeout} ms`,
+              "TimeoutError",
+            ),
+          ),
+        this.#timeout,
+      );
+      const onAbort = () => fail(signal!.reason);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const settle = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      const fail = (error: unknown) => {
+        if (ready || failed) return;
+        failed = true;
+        settle();
+        ws.onopen = ws.onmessage = null;
+        if (ws.readyState === WebSocket.CLOSED) return reject(error);
+        // Reject once the socket is gone (bounded), so nothing outlives the call.
+        const done = () => {
+          clearTimeout(bound);
+          ws.onclose = null;
+          reject(error);
+        };
+        const bound = setTimeout(done, CLOSE_WAIT_MS);
+        ws.onclose = done;
+        ws.close(CloseCode.NORMAL);
+      };
+      ws.onopen = () => {
+        // A 101 without Sec-WebSocket-Protocol means can.json.v1, as in python-can-remote's server.
+        protocol = ws.protocol || JSON_PROTOCOL;
+        if (!this.#offered.includes(protocol)) {
+          return fail(
+            new RemoteError(
+              `The server selected the subprotocol ${JSON.stringify(protocol)}, which was not offered (${
+                this.#offered.join(", ")
+              })`,
+            ),
+          );
+        }
+        ws.send(encodeEvent({ type: "bus_request", config: this.#config }, protocol));
+      };
+      ws.onmessage = (message) => {
+        let event: CanEvent;
+        try {
+          event = decodeEvent(message.data);
+        } catch (error) {
+          if (error instanceof UnknownEventTypeError) return; // as python-can-remote: ignored
+          const text = `Undecodable event from ${this.url}: ${(error as Error).message}`;
+          if (ready) this.#report(new RemoteError(text, { cause: error }));
+          else fail(new RemoteError(text, { cause: error }));
+          return;
+        }
+        if (ready) return this.#onEvent(event);
+        if (event.type === "bus_response") {
+          ready = true;
+          settle();
+          this.#opened(ws, protocol, event.channelInfo);
+          resolve();
+        } else if (event.type === "error") {
+          fail(new RemoteError(event.message));
+        }
+      };
+      ws.onclose = (event) => {
+        const error = closeError(event, this.url);
+        if (ready) this.#lost(ws, error);
+        else fail(error);
+      };
+    });
+  }
+
+  #opened(ws: WebSocket, protocol: string, channelInfo: string): void {
+    this.#ws = ws;
+    this.#protocol = protocol;
+    this.#channelInfo = `${channelInfo} on ${this.url}`;
+    // The server forgot our tasks with the old connection: start them again,
+    // for what is left of their duration.
+    for (const task of this.#tasks.values()) {
+      const remaining = task.remaining();
+      if (remaining === 0) continue; // ends locally any moment now
+      this.#sendEvent({ type: "periodic_start", period: task.period, duration: remaining, frame: task.frame });
+    }
+    this.#setState("open");
+  }
+
+  #onEvent(event: CanEvent): void {
+    switch (event.type) {
+      case "message":
+        if (matchesFilters(event.frame, this.#filters)) this.#queue.push(event.frame);
+        return;
+      case "error":
+        return this.#report(new RemoteError(event.message));
+      case "dropped":
+        this.#serverDropped += event.count;
+        this.dispatchEvent(
+          new CustomEvent<DroppedDetail>("dropped", {
+            detail: { count: event.count, total: event.total },
+          }),
+        );
+        return;
+      default: // bus_request, bus_response, periodic_*: nothing for a client to do
+    }
+  }
+
+  #report(error: RemoteError): void {
+    this.#queue.push(error);
+    this.dispatchEvent(new ErrorEvent("error", { error, message: error.message }));
+  }
+
+  // The open connection closed without close() being called.
+  #lost(ws: WebSocket, error: RemoteError): void {
+    if (ws !== this.#ws || this.#state === "closed") return;
+    this.#ws = undefined;
+    if (this.#retry && !isPermanent(error)) this.#reconnecting = this.#reconnect(error);
+    else this.#finish(error);
+  }
+
+  async #reconnect(error: unknown): Promise<void> {
+    this.#setState("reconnecting", error);
+    const { initialDelay, maxDelay, maxRetries } = this.#retry!;
+    const signal = this.#lifetime.signal;
+    for (let attempt = 0; attempt < maxRetries; attempt++) {
+      await sleep(Math.min(initialDelay * 2 ** attempt, maxDelay), signal);
+      if (signal.aborted) return;
+      try {
+        return await this.#dial(signal);
+      } catch (failure) {
+        if (signal.aborted) return;
+        error = failure;
+        if (isPermanent(failure)) break;
+      }
+    }
+    this.#finish(error);
+  }
+
+  // The server ended the bus: hand out what arrived, then reject with the cause.
+  #finish(cause: unknown): void {
+    this.#closeCause = cause;
+    this.#lifetime.abort();
+    for (const task of this.#tasks.values()) task.halt();
+    this.#tasks.clear();
+    this.#queue.close(this.#closedError(), false);
+    this.#setState("closed", cause);
+  }
+
+  async #shutdown(): Promise<void> {
+    const ws = this.#ws;
+    const wasClosed = this.closed;
+    this.#lifetime.abort();
+    for (const task of this.#tasks.values()) {
+      task.halt();
+      // Stop promptly: python-can-remote's server notices a closed connection only after up to 0.5 s.
+      this.#sendEvent({ type: "periodic_stop", arbitrationId: task.id });
+    }
+    this.#tasks.clear();
+    this.#queue.close(new BusClosedError(`The bus ${this.#channelInfo || this.url} is closed`), true);
+    if (!wasClosed) this.#setState("closed");
+    await this.#reconnecting;
+    if (ws && ws.readyState !== WebSocket.CLOSED) {
+      await new Promise<void>((resolve) => {
+        const bound = setTimeout(resolve, CLOSE_WAIT_MS);
+        ws.onclose = () => {
+          clearTimeout(bound);
+          resolve();
+        };
+        ws.close(CloseCode.NORMAL);
+      });
+    }
+  }
+
+  #sendEvent(event: CanEvent): void {
+    const ws = this.#ws;
+    if (ws?.readyState === WebSocket.OPEN) ws.send(encodeEvent(event, this.#protocol));
+  }
+
+  #host: PeriodicHost = {
+    start: (task, duration) => {
+      if (this.#tasks.get(task.id) !== task) return;
+      this.#sendEvent({ type: "periodic_start", period: task.period, duration, frame: task.frame });
+    },
+    stopped: (task, notify) => {
+      if (this.#tasks.get(task.id) !== task) return;
+      this.#tasks.delete(task.id);
+      if (notify) this.#sendEvent({ type: "periodic_stop", arbitrationId: task.id });
+    },
+  };
+
+  async #drained(ws: WebSocket): Promise<void> {
+    const signal = this.#lifetime.signal;
+    for (let delay = 1; ws.readyState === WebSocket.OPEN && ws.bufferedAmount > this.#maxBuffered;) {
+      await sleep(delay, signal);
+      if (signal.aborted) break;
+      delay = Math.min(delay * 2, DRAIN_POLL_MAX_MS);
+    }
+    this.#drain = undefined;
+  }
+
+  #setState(state: RemoteBusState, error?: unknown): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    for (const wake of this.#stateWaiters.splice(0)) wake();
+    const detail: StateChangeDetail = error === undefined ? { state } : { state, error };
+    this.dispatchEvent(new CustomEvent<StateChangeDetail>("statechange", { detail }));
+  }
+
+  #nextState(): Promise<void> {
+    return new Promise((resolve) => this.#stateWaiters.push(resolve));
+  }
+
+  #closedError(): BusClosedError {
+    const cause = this.#closeCause;
+    return cause === undefined
+      ? new BusClosedError(`The bus ${this.#channelInfo || this.url} is closed`)
+      : new BusClosedError(
+        `The connection to ${this.url} ended: ${(cause as Error)?.message ?? cause}`,
+        { cause },
+      );
+  }
+}
+
+function closeError(event: CloseEvent, url: string): RemoteError {
+  // Deno reports a connection that failed or dropped without a close frame as
+  // code 0; browsers report 1006 (RFC 6455 section 7.4.1). Use the standard code.
+  const code = event.code || 1006;
+  const message = event.reason ||
+    (code === 1006
+      ? `The connection to ${url} failed or dropped (close code 1006)`
+      : `The server closed the connection with code ${code}`);
+  return new RemoteError(message, { code });
+}
+
+function isPermanent(error: unknown): boolean {
+  // An `error` event or an unoffered subprotocol (no code) is a refusal too.
+  return error instanceof RemoteError &&
+    (error.code === undefined || PERMANENT_CLOSE_CODES.has(error.code));
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+function filtersToWire(filters: readonly CanFilter[]): Record<string, unknown>[] {
+  return filters.map((f) =>
+    f.extended === undefined
+      ? { can_id: f.canId, can_mask: f.canMask }
+      : { can_id: f.canId, can_mask: f.canMask, extended: f.extended }
+  );
+}
+
+function filtersFromWire(value: unknown): CanFilter[] | null {
+  if (value === null || value === undefined) return null;
+  if (!Array.isArray(value)) {
+    throw new TypeError(`config.can_filters must be a list, got ${JSON.stringify(value)}`);
+  }
+  return checkFilters(value.map((item, i) => {
+    if (item === null || typeof item !== "object") {
+      throw new TypeError(`config.can_filters[${i}] must be an object, got ${JSON.stringify(item)}`);
+    }
+    const filter: CanFilter = { canId: item.can_id, canMask: item.can_mask };
+    if (item.extended !== undefined) filter.extended = item.extended;
+    return filter;
+  }));
+}
+
+// The bus_request config: the raw config, then the camelCase options under
+// python-can's names in the order they were written (python-can-remote's
+// client sends its keyword arguments in call order).
+function wireConfig(
+  options: RemoteBusOptions,
+): { config: Record<string, unknown>; filters: CanFilter[] | null } {
+  const raw = options.config ?? {};
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new TypeError(`config must be an object, got ${JSON.stringify(raw)}`);
+  }
+  const config: Record<string, unknown> = { ...raw };
+  let filters = filtersFromWire(config.can_filters);
+  for (const [key, value] of Object.entries(options)) {
+    const wire = WIRE_NAMES[key];
+    if (wire === undefined || value === undefined) continue;
+    if (key === "canFilters") {
+      filters = checkFilters(value);
+      if (filters) config.can_filters = filtersToWire(filters);
+      else delete config.can_filters;
+    } else {
+      config[wire] = value;
+    }
+  }
+  return { config, filters };
+}
+
+function retryOptions(value: RemoteBusOptions["reconnect"]): Required<ReconnectOptions> | null {
+  if (value === undefined || value === false) return null;
+  const given = value === true ? {} : value;
+  if (given === null || typeof given !== "object") {
+    throw new TypeError(`reconnect must be a boolean or an object, got ${JSON.stringify(value)}`);
+  }
+  const initialDelay = nonNegative(given.initialDelay ?? 250, "reconnect.initialDelay");
+  const maxDelay = nonNegative(given.maxDelay ?? 5000, "reconnect.maxDelay");
+  const maxRetries = given.maxRetries ?? Infinity;
+  if (typeof maxRetries !== "number" || !(maxRetries >= 0)) {
+    throw new RangeError(`reconnect.maxRetries must be a non-negative number, got ${maxRetries}`);
+  }
+  return { initialDelay, maxDelay: Math.max(maxDelay, initialDelay), maxRetries };
+}
+
+function positive(value: unknown, name: string): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new RangeError(`${name} must be a positive number, got ${value}`);
+  }
+  return value;
+}
+
+function nonNegative(value: unknown, name: string): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    throw new RangeError(`${name} must be a non-negative number, got ${value}`);
+  }
+  return value;
+}
