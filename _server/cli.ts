@@ -71,7 +71,10 @@ export async function main(args: string[]): Promise<number> {
   }
   const verbosity = parsed.verbose?.length ?? 0;
   await configure({
-    sinks: { console: getConsoleSink({ formatter: getTextFormatter({ timestamp: "time" }) }) },
+    sinks: { console: getConsoleSink({ formatter: getTextFormatter({
+          timestamp: "time",
+          value: (v, inspect) => typeof v === "string" ? v : inspect(v),
+        }) }) },
     loggers: [
       { category: ["canremote"], lowestLevel: verbosity >= 1 ? "debug" : "info", sinks: ["console"] },
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["console"] },

@@ -123,7 +123,8 @@ export class Session {
     }
     switch (this.#state) {
       case "waiting":
-        return this.#onRequest(data);
+        this.#onRequest(data);
+        return;
       case "opening":
         if (this.#inbox.length >= this.#limits.maxPendingInput) {
           return this.close(CloseCode.POLICY_VIOLATION, "Too many messages before bus_response");
