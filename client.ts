@@ -725,7 +725,7 @@ function filtersFromWire(value: unknown): CanFilter[] | null {
 
 // The bus_request config: the raw config, then the camelCase options under
 // python-can's names in the order they were written (python-can-remote's
-// client sends its keyword arguments in call order).
+// client sends its keyword arguments in call order, events.json).
 function wireConfig(
   options: RemoteBusOptions,
 ): { config: Record<string, unknown>; filters: CanFilter[] | null } {
@@ -746,6 +746,13 @@ function wireConfig(
       config[wire] = value;
     }
   }
+  // python-can's config loading turns these strings into numbers and booleans
+  // before python-can-remote's client sends them (can/util.py, _create_bus_config).
+  for (const key of ["bitrate", "data_bitrate"]) {
+    const value = config[key];
+    if (typeof value === "string" && /^\s*\d+\s*$/.test(value)) config[key] = Number(value);
+  }
+  if (typeof config.fd === "string") config.fd = !["0", "False", "false"].includes(config.fd);
   return { config, filters };
 }
 

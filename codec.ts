@@ -31,7 +31,10 @@ import { BINARY_PROTOCOL, JSON_PROTOCOL } from "./protocol.ts";
  * if (typeof text !== "string") throw new Error();
  * ```
  */
-export function encodeEvent(event: CanEvent, protocol: string): string | Uint8Array {
+export function encodeEvent(
+  event: CanEvent,
+  protocol: string,
+): string | Uint8Array<ArrayBuffer> {
   if (protocol === BINARY_PROTOCOL) {
     return event?.type === "message" ? encodeBinary(event.frame) : encodeJson(event);
   }

@@ -85,7 +85,7 @@ const SLAB_SIZE = 8192;
 let slab = new ArrayBuffer(SLAB_SIZE);
 let slabOffset = 0;
 
-function allocate(length: number): Uint8Array {
+function allocate(length: number): Uint8Array<ArrayBuffer> {
   // byteLength is 0 once someone transferred (detached) the slab via a view's .buffer.
   if (slabOffset + length > slab.byteLength) {
     slab = new ArrayBuffer(SLAB_SIZE);
@@ -164,7 +164,7 @@ export function checkEncodable(frame: CanFrame): void {
  * if (hex !== "0141d954fc40100000000001230200" + "1122") throw new Error(hex);
  * ```
  */
-export function encodeBinary(frame: CanFrame): Uint8Array {
+export function encodeBinary(frame: CanFrame): Uint8Array<ArrayBuffer> {
   checkEncodable(frame);
   const data = frame.data;
   const length = data.length;

@@ -86,11 +86,25 @@ export class CanBridge {
     if (request.method !== "GET" && request.method !== "HEAD") {
       return text(405, `Method ${request.method} not allowed`);
     }
+    if (url.pathname === "/api/channels") return this.#channelList();
     const asset = ASSETS.get(url.pathname);
     if (!asset) return text(404, `Not found: ${url.pathname}`);
     return new Response(request.method === "HEAD" ? null : asset.body, {
       headers: { "content-type": asset.type, "cache-control": "no-cache" },
     });
+  }
+
+  // What the web page needs to offer a channel picker and estimate bus load.
+  #channelList(): Response {
+    const channels = this.backend.channels.map((name, i) => ({
+      name,
+      path: i === 0 ? "/" : `/${encodeURIComponent(name)}`,
+      bitrate: this.limits.bitrate ?? null,
+    }));
+    return Response.json(
+      { interface: this.backend.interfaceName, channels, clients: this.sessions.size },
+      { headers: { "cache-control": "no-cache" } },
+    );
   }
 
   /** Closes every session with 1001 and waits until their buses are released. */
