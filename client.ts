@@ -441,7 +441,21 @@ export class RemoteBus extends EventTarget implements Bus {
   #dial(signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
-      const ws = new WebSocket(this.url, [...this.#offered]);
+      let ws: WebSocket;
+      try {
+        ws = new WebSocket(this.url, [...this.#offered]);
+      } catch (error) {
+        // WebSocket throws a DOMException named SyntaxError; callers get the built-in class.
+        const name = (error as DOMException)?.name;
+        return reject(
+          name === "SyntaxError"
+            ? new SyntaxError(
+              `Cannot open a WebSocket to ${JSON.stringify(this.url)}: ${(error as Error).message}`,
+              { cause: error },
+            )
+            : error,
+        );
+      }
       ws.binaryType = "arraybuffer";
       let ready = false;
       let failed = false;
@@ -484,9 +498,9 @@ export class RemoteBus extends EventTarget implements Bus {
         if (!this.#offered.includes(protocol)) {
           return fail(
             new RemoteError(
-              `The server selected the subprotocol ${JSON.stringify(protocol)}, which was not offered (${
-                this.#offered.join(", ")
-              })`,
+              `The server selected the subprotocol ${
+                JSON.stringify(protocol)
+              }, which was not offered (${this.#offered.join(", ")})`,
             ),
           );
         }
@@ -530,7 +544,12 @@ export class RemoteBus extends EventTarget implements Bus {
     for (const task of this.#tasks.values()) {
       const remaining = task.remaining();
       if (remaining === 0) continue; // ends locally any moment now
-      this.#sendEvent({ type: "periodic_start", period: task.period, duration: remaining, frame: task.frame });
+      this.#sendEvent({
+        type: "periodic_start",
+        period: task.period,
+        duration: remaining,
+        frame: task.frame,
+      });
     }
     this.#setState("open");
   }
@@ -605,7 +624,10 @@ export class RemoteBus extends EventTarget implements Bus {
       this.#sendEvent({ type: "periodic_stop", arbitrationId: task.id });
     }
     this.#tasks.clear();
-    this.#queue.close(new BusClosedError(`The bus ${this.#channelInfo || this.url} is closed`), true);
+    this.#queue.close(
+      new BusClosedError(`The bus ${this.#channelInfo || this.url} is closed`),
+      true,
+    );
     if (!wasClosed) this.#setState("closed");
     await this.#reconnecting;
     if (ws && ws.readyState !== WebSocket.CLOSED) {
@@ -639,7 +661,10 @@ export class RemoteBus extends EventTarget implements Bus {
 
   async #drained(ws: WebSocket): Promise<void> {
     const signal = this.#lifetime.signal;
-    for (let delay = 1; ws.readyState === WebSocket.OPEN && ws.bufferedAmount > this.#maxBuffered;) {
+    for (
+      let delay = 1;
+      ws.readyState === WebSocket.OPEN && ws.bufferedAmount > this.#maxBuffered;
+    ) {
       await sleep(delay, signal);
       if (signal.aborted) break;
       delay = Math.min(delay * 2, DRAIN_POLL_MAX_MS);
@@ -715,7 +740,9 @@ function filtersFromWire(value: unknown): CanFilter[] | null {
   }
   return checkFilters(value.map((item, i) => {
     if (item === null || typeof item !== "object") {
-      throw new TypeError(`config.can_filters[${i}] must be an object, got ${JSON.stringify(item)}`);
+      throw new TypeError(
+        `config.can_filters[${i}] must be an object, got ${JSON.stringify(item)}`,
+      );
     }
     const filter: CanFilter = { canId: item.can_id, canMask: item.can_mask };
     if (item.extended !== undefined) filter.extended = item.extended;
