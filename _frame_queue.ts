@@ -21,6 +21,7 @@ export class FrameQueue {
   #limit: number;
   /** Frames discarded because the queue was full (oldest first). */
   dropped = 0;
+  #listener: ((entry: Entry) => void) | undefined;
 
   constructor(limit = 1 << 16) {
     this.#limit = limit;
@@ -37,6 +38,7 @@ export class FrameQueue {
   /** Delivers a frame, or an error that the next `receive()` rejects with. */
   push(entry: Entry): void {
     if (this.#closedError) return;
+    if (this.#listener) return this.#listener(entry);
     const waiter = this.#waiters.shift();
     if (waiter) {
       waiter.cleanup();
@@ -88,6 +90,17 @@ export class FrameQueue {
       signal?.addEventListener("abort", onAbort, { once: true });
       this.#waiters.push(waiter);
     });
+  }
+
+  /**
+   * Hands every later entry to `listener` as it arrives, instead of queueing
+   * it; entries already queued go first. The server's hot path: no promise per frame.
+   */
+  subscribe(listener: (entry: Entry) => void): void {
+    while (this.#head < this.#items.length) listener(this.#items[this.#head++]);
+    this.#items = [];
+    this.#head = 0;
+    this.#listener = listener;
   }
 
   /**

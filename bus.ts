@@ -106,6 +106,13 @@ export interface Bus extends AsyncIterable<CanFrame>, AsyncDisposable {
   setFilters(filters?: CanFilter[] | null): void;
   /** Stops periodic tasks, rejects pending receives and releases the bus. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Optional fast path: hands every frame (or bus error) to `listener`
+   * synchronously as it arrives, instead of queueing it for `receive()`.
+   * After this call `receive()` and iteration get nothing more. The server
+   * uses it to relay frames without a promise per frame.
+   */
+  subscribe?(listener: (entry: CanFrame | Error) => void): void;
 }
 
 /**

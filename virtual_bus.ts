@@ -177,6 +177,10 @@ export class VirtualBus implements Bus {
     return this.#queue.poll();
   }
 
+  subscribe(listener: (entry: CanFrame | Error) => void): void {
+    this.#queue.subscribe(listener);
+  }
+
   sendPeriodic(frame: CanFrame, period: number, options: PeriodicOptions = {}): PeriodicTask {
     if (this.closed) throw new BusClosedError(`The ${this.channelInfo} bus is closed`);
     const task = new LocalPeriodicTask(

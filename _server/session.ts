@@ -275,21 +275,27 @@ export class Session {
   }
 
   async #pump(bus: Bus): Promise<void> {
-    // Bus backends with a synchronous poll() are drained in one go after each
-    // wake-up: one promise per burst instead of one per frame.
-    const poll = (bus as { poll?: () => CanFrame | undefined }).poll?.bind(bus);
+    if (bus.subscribe) {
+      bus.subscribe((entry) => {
+        if (entry instanceof Error) this.#busError(entry);
+        else this.#forward(entry);
+      });
+      return;
+    }
     while (true) {
-      let frame: CanFrame | undefined;
       try {
-        frame = await bus.receive();
-        this.#forward(frame);
-        if (poll) while ((frame = poll()) !== undefined) this.#forward(frame);
+        this.#forward(await bus.receive());
       } catch (error) {
         if (error instanceof BusClosedError || this.#state === "closed") return;
-        // A bus error (e.g. the interface went down): tell the client, keep going.
-        this.#sendError(`Bus error: ${(error as Error).message}`);
+        this.#busError(error as Error);
       }
     }
+  }
+
+  // A bus error (e.g. the interface went down): tell the client, keep going.
+  #busError(error: Error): void {
+    if (error instanceof BusClosedError || this.#state === "closed") return;
+    this.#sendError(`Bus error: ${error.message}`);
   }
 
   #forward(frame: CanFrame): void {

@@ -1,0 +1,251 @@
+// Benchmark of the bridge: one sender, K receivers through a server running
+// in its own process, in both wire formats. Reports delivered frames/s, loss,
+// latency and the server's CPU time per delivered frame (from /proc), and the
+// server's RSS growth with one stalled receiver. `deno task bench`; the
+// README explains the figures. Linux only (reads /proc).
+import { parseArgs } from "node:util";
+import { decodeEvent } from "../codec.ts";
+import { encodeBinary } from "../codec_binary.ts";
+import { createFrame } from "../frame.ts";
+import { BINARY_PROTOCOL, JSON_PROTOCOL } from "../protocol.ts";
+
+const args = parseArgs({
+  args: Deno.args,
+  options: {
+    frames: { type: "string", default: "20000" },
+    receivers: { type: "string", default: "1,10,50" },
+    stall: { type: "string", default: "500000" },
+    quick: { type: "boolean", default: false },
+  },
+}).values;
+const FRAMES = args.quick ? 2000 : Number(args.frames);
+const RECEIVERS = args.receivers.split(",").map(Number);
+const STALL_FRAMES = args.quick ? 20000 : Number(args.stall);
+const TICKS = 100; // USER_HZ of /proc/PID/stat on Linux
+
+interface Server {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+async function startServer(): Promise<Server> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../server.ts", import.meta.url).pathname, "-p", String(port)],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!seen.includes("Web page")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`server exited: ${seen}`);
+    seen += value;
+  }
+  const drain = (async () => {
+    while (!(await reader.read()).done) { /* keep the pipe flowing */ }
+  })();
+  return {
+    url: `ws://127.0.0.1:${port}/`,
+    pid: child.pid,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+      await drain;
+    },
+  };
+}
+
+function cpuSeconds(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / TICKS; // utime + stime
+}
+
+function rssMiB(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
+}
+
+interface Receiver {
+  ws: WebSocket;
+  count: number;
+  latencies: number[];
+}
+
+async function connect(url: string, protocol: string, config = {}): Promise<WebSocket> {
+  const ws = new WebSocket(url, [protocol]);
+  ws.binaryType = "arraybuffer";
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
+  ws.send(JSON.stringify({ type: "bus_request", payload: { config } }));
+  await new Promise<void>((resolve) => {
+    ws.onmessage = () => resolve();
+  });
+  return ws;
+}
+
+async function receiver(url: string, protocol: string, measure: boolean): Promise<Receiver> {
+  const ws = await connect(url, protocol);
+  const r: Receiver = { ws, count: 0, latencies: [] };
+  ws.onmessage = (e) => {
+    r.count++;
+    if (measure) {
+      const event = decodeEvent(typeof e.data === "string" ? e.data : new Uint8Array(e.data));
+      if (event.type === "message") r.latencies.push(now() - event.frame.timestamp * 1000);
+    }
+  };
+  return r;
+}
+
+const now = () => performance.timeOrigin + performance.now();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const quantile = (sorted: number[], q: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN;
+
+function frameBytes(i: number, timestamp = 0): Uint8Array {
+  return encodeBinary(createFrame({
+    arbitrationId: i & 0x7ff,
+    isExtendedId: false,
+    data: [i & 0xff, (i >> 8) & 0xff, 0, 1, 2, 3, 4, 5],
+    timestamp,
+  }));
+}
+
+async function closeAll(sockets: WebSocket[]) {
+  await Promise.all(sockets.map((ws) =>
+    new Promise((resolve) => {
+      ws.onclose = resolve;
+      ws.close();
+    })
+  ));
+}
+
+/** Max-rate run with a window: the sender stays at most `window` frames ahead of the slowest receiver. */
+async function throughput(server: Server, protocol: string, k: number) {
+  const receivers = await Promise.all(
+    Array.from({ length: k }, () => receiver(server.url, protocol, false)),
+  );
+  const sender = await connect(server.url, BINARY_PROTOCOL);
+  const window = 500;
+  const cpu0 = cpuSeconds(server.pid);
+  const t0 = performance.now();
+  for (let i = 0; i < FRAMES; i++) {
+    sender.send(frameBytes(i));
+    if (i % 100 === 99) {
+      const deadline = performance.now() + 5000;
+      while (
+        Math.min(...receivers.map((r) => r.count)) < i - window && performance.now() < deadline
+      ) await sleep(1);
+    }
+  }
+  const deadline = performance.now() + 10_000;
+  while (receivers.some((r) => r.count < FRAMES) && performance.now() < deadline) await sleep(5);
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpuSeconds(server.pid) - cpu0;
+  const delivered = receivers.reduce((n, r) => n + r.count, 0);
+  await closeAll([sender, ...receivers.map((r) => r.ws)]);
+  return {
+    delivered,
+    lost: FRAMES * k - delivered,
+    framesPerSecond: delivered / seconds,
+    cpuMicrosPerFrame: (cpu / delivered) * 1e6,
+  };
+}
+
+/** 200 frames/s to k receivers; latency from the sender's clock (same process) to arrival. */
+async function latency(server: Server, protocol: string, k: number, seconds = 5) {
+  const receivers = await Promise.all(
+    Array.from({ length: k }, () => receiver(server.url, protocol, true)),
+  );
+  const sender = await connect(server.url, BINARY_PROTOCOL, { preserve_timestamps: true });
+  const total = args.quick ? 100 : 200 * seconds;
+  const t0 = performance.now();
+  for (let i = 0; i < total; i++) {
+    const due = t0 + i * 5;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    sender.send(frameBytes(i, now() / 1000));
+  }
+  await sleep(200);
+  const all = receivers.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  await closeAll([sender, ...receivers.map((r) => r.ws)]);
+  return { p50: quantile(all, 0.5), p99: quantile(all, 0.99), lost: total * k - all.length };
+}
+
+/** One receiver stops reading (raw TCP, never read) while another reads everything. */
+async function stalled(server: Server) {
+  const port = Number(new URL(server.url).port);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const key = "dGhlIHNhbXBsZSBub25jZQ==";
+  await conn.write(new TextEncoder().encode(
+    `GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ${BINARY_PROTOCOL}\r\n\r\n`,
+  ));
+  await conn.read(new Uint8Array(4096)); // the 101; from now on nothing is read
+  const request = new TextEncoder().encode(
+    JSON.stringify({ type: "bus_request", payload: { config: {} } }),
+  );
+  const masked = new Uint8Array([0x81, 0x80 | request.length, 0, 0, 0, 0, ...request]);
+  await conn.write(masked);
+  const healthy = await receiver(server.url, BINARY_PROTOCOL, false);
+  const sender = await connect(server.url, BINARY_PROTOCOL);
+  await sleep(200);
+  const rss0 = rssMiB(server.pid);
+  let peak = rss0;
+  for (let i = 0; i < STALL_FRAMES; i++) {
+    sender.send(frameBytes(i));
+    if (i % 1000 === 999) {
+      while (healthy.count < i - 2000) await sleep(1);
+      if (i % 20000 === 19999) peak = Math.max(peak, rssMiB(server.pid));
+    }
+  }
+  const deadline = performance.now() + 10_000;
+  while (healthy.count < STALL_FRAMES && performance.now() < deadline) await sleep(5);
+  peak = Math.max(peak, rssMiB(server.pid));
+  const result = { rssGrowthMiB: peak - rss0, healthyLost: STALL_FRAMES - healthy.count };
+  conn.close();
+  await closeAll([sender, healthy.ws]);
+  return result;
+}
+
+const server = await startServer();
+const fmt = (n: number, digits = 2) => n.toFixed(digits);
+try {
+  console.log(`# canremote bridge benchmark (${FRAMES} frames per run)\n`);
+  console.log("| format | receivers | delivered/s | lost | server CPU us/frame |");
+  console.log("| --- | --- | --- | --- | --- |");
+  for (const protocol of [BINARY_PROTOCOL, JSON_PROTOCOL]) {
+    for (const k of RECEIVERS) {
+      const r = await throughput(server, protocol, k);
+      console.log(
+        `| ${protocol === BINARY_PROTOCOL ? "binary" : "json"} | ${k} | ${fmt(r.framesPerSecond, 0)} | ${r.lost} | ${
+          fmt(r.cpuMicrosPerFrame)
+        } |`,
+      );
+    }
+  }
+  console.log("\n| format | receivers | rate | p50 ms | p99 ms | lost |");
+  console.log("| --- | --- | --- | --- | --- | --- |");
+  for (const protocol of [BINARY_PROTOCOL, JSON_PROTOCOL]) {
+    const k = Math.max(...RECEIVERS);
+    const r = await latency(server, protocol, k);
+    console.log(
+      `| ${protocol === BINARY_PROTOCOL ? "binary" : "json"} | ${k} | 200/s | ${fmt(r.p50)} | ${
+        fmt(r.p99)
+      } | ${r.lost} |`,
+    );
+  }
+  const s = await stalled(server);
+  console.log(
+    `\nStalled receiver, ${STALL_FRAMES} frames: server RSS grew ${
+      fmt(s.rssGrowthMiB, 1)
+    } MiB; the healthy receiver lost ${s.healthyLost}.`,
+  );
+} finally {
+  await server.stop();
+}
