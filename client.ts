@@ -36,7 +36,17 @@ import { BINARY_PROTOCOL, CloseCode, JSON_PROTOCOL } from "./protocol.ts";
 import { FrameQueue } from "./_frame_queue.ts";
 import { type PeriodicHost, RemotePeriodicTask } from "./_remote_periodic.ts";
 
-/** How a {@linkcode RemoteBus} retries after losing its connection. */
+/**
+ * How a {@linkcode RemoteBus} retries after losing its connection: waits of
+ * `initialDelay`, twice that, four times that, ... up to `maxDelay`.
+ *
+ * @example
+ * ```ts
+ * import type { ReconnectOptions } from "./client.ts";
+ * const patient: ReconnectOptions = { initialDelay: 500, maxDelay: 10_000 };
+ * if (patient.maxRetries !== undefined) throw new Error("retries forever by default");
+ * ```
+ */
 export interface ReconnectOptions {
   /**
    * Milliseconds before the first attempt; each further attempt waits twice as long.
@@ -62,11 +72,22 @@ export interface ReconnectOptions {
  * `can_filters` of `{can_id, can_mask, extended}`, `dataBitrate` as
  * `data_bitrate`, `preserveTimestamps` as `preserve_timestamps`; `channel`,
  * `bitrate` and `fd` unchanged), in the order they are written.
+ *
+ * @example
+ * ```ts
+ * import type { RemoteBusOptions } from "./client.ts";
+ * // Both send {"bitrate": 500000, "receive_own_messages": true} as the config.
+ * const camel: RemoteBusOptions = { bitrate: 500000, receiveOwnMessages: true };
+ * const raw: RemoteBusOptions = { config: { bitrate: 500000, receive_own_messages: true } };
+ * if (camel.protocol ?? raw.protocol) throw new Error("both offer binary, then JSON");
+ * ```
  */
 export interface RemoteBusOptions extends BusOptions {
   /**
-   * Raw `bus_request` config with python-can's snake_case keys, sent as is;
-   * the camelCase options above are added after it and win over it.
+   * Raw `bus_request` config with python-can's snake_case keys, sent as is
+   * except that, as python-can's config loading does, a numeric string
+   * `bitrate` or `data_bitrate` becomes a number and a string `fd` a boolean.
+   * The camelCase options are added after it and win over it.
    * @default {{}}
    */
   config?: Record<string, unknown>;
@@ -102,10 +123,31 @@ export interface RemoteBusOptions extends BusOptions {
   queueLimit?: number;
 }
 
-/** Where a {@linkcode RemoteBus} is: `connect()` resolves in `"open"`; `"closed"` is final. */
+/**
+ * Where a {@linkcode RemoteBus} is. `"connecting"` lasts while `connect()` is
+ * pending, which resolves in `"open"`; `"reconnecting"` only happens with the
+ * `reconnect` option; `"closed"` is final.
+ *
+ * @example
+ * ```ts
+ * import type { RemoteBusState } from "./client.ts";
+ * const label = (state: RemoteBusState) => state === "open" ? "online" : state;
+ * if (label("reconnecting") !== "reconnecting") throw new Error();
+ * ```
+ */
 export type RemoteBusState = "connecting" | "open" | "reconnecting" | "closed";
 
-/** `detail` of a `"statechange"` event. */
+/**
+ * `detail` of a `"statechange"` event.
+ *
+ * @example
+ * ```ts
+ * import type { StateChangeDetail } from "./client.ts";
+ * import { RemoteError } from "./errors.ts";
+ * const detail: StateChangeDetail = { state: "reconnecting", error: new RemoteError("bye", { code: 1001 }) };
+ * if (!(detail.error instanceof RemoteError) || detail.error.code !== 1001) throw new Error();
+ * ```
+ */
 export interface StateChangeDetail {
   /** The new state. */
   state: RemoteBusState;
@@ -113,7 +155,16 @@ export interface StateChangeDetail {
   error?: unknown;
 }
 
-/** `detail` of a `"dropped"` event: the server's `dropped` notice. */
+/**
+ * `detail` of a `"dropped"` event: the server's `dropped` notice.
+ *
+ * @example
+ * ```ts
+ * import type { DroppedDetail } from "./client.ts";
+ * const notice: DroppedDetail = { count: 12, total: 40 };
+ * if (notice.total < notice.count) throw new Error();
+ * ```
+ */
 export interface DroppedDetail {
   /** Frames dropped since the previous notice. */
   count: number;
@@ -121,7 +172,17 @@ export interface DroppedDetail {
   total: number;
 }
 
-/** Events a {@linkcode RemoteBus} dispatches. */
+/**
+ * Events a {@linkcode RemoteBus} dispatches, for typed listeners.
+ *
+ * @example
+ * ```ts
+ * import type { RemoteBusEventMap } from "./client.ts";
+ * const onState = (event: RemoteBusEventMap["statechange"]) => event.detail.state;
+ * const event = new CustomEvent("statechange", { detail: { state: "open" as const } });
+ * if (onState(event) !== "open") throw new Error();
+ * ```
+ */
 export interface RemoteBusEventMap {
   /** An `error` event from the server; `error` is the {@linkcode RemoteError} that `receive()` also rejects with. */
   error: ErrorEvent;
@@ -222,7 +283,11 @@ export class RemoteBus extends EventTarget implements Bus {
     this.#timeout = positive(options.timeout ?? 5000, "timeout");
     this.#retry = retryOptions(options.reconnect);
     this.#maxBuffered = nonNegative(options.maxBufferedAmount ?? 1 << 20, "maxBufferedAmount");
-    this.#queue = new FrameQueue(options.queueLimit);
+    const queueLimit = options.queueLimit ?? 1 << 16;
+    if (!Number.isInteger(queueLimit) || queueLimit < 1) {
+      throw new RangeError(`queueLimit must be a positive integer, got ${queueLimit}`);
+    }
+    this.#queue = new FrameQueue(queueLimit);
   }
 
   /**
@@ -355,10 +420,12 @@ export class RemoteBus extends EventTarget implements Bus {
   }
 
   /**
-   * Replaces the filters applied to received frames. The server keeps
-   * filtering with the filters of the `bus_request` until the next
-   * (re)connection, which sends the current ones: frames that those first
-   * filters block do not arrive even when the new filters would pass them.
+   * Replaces the filters applied to received frames. The protocol has no
+   * event for changing the server's filters (a `set_filters` event is sent
+   * only if the codec defines one), so the server keeps filtering with those
+   * of the `bus_request` until the next (re)connection, which sends the
+   * current ones: frames that the first filters block do not arrive even
+   * when the new filters would pass them.
    *
    * @param filters `{canId, canMask, extended?}` filters; `null`, `undefined` or `[]` passes everything.
    * @throws {TypeError} / {RangeError} For malformed filters.
@@ -367,6 +434,8 @@ export class RemoteBus extends EventTarget implements Bus {
     this.#filters = checkFilters(filters);
     if (this.#filters) this.#config.can_filters = filtersToWire(this.#filters);
     else delete this.#config.can_filters;
+    const update = setFiltersText(this.#filters, this.#protocol);
+    if (update !== undefined && this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(update);
   }
 
   /**
@@ -624,13 +693,10 @@ export class RemoteBus extends EventTarget implements Bus {
       this.#sendEvent({ type: "periodic_stop", arbitrationId: task.id });
     }
     this.#tasks.clear();
-    this.#queue.close(
-      new BusClosedError(`The bus ${this.#channelInfo || this.url} is closed`),
-      true,
-    );
     if (!wasClosed) this.#setState("closed");
     await this.#reconnecting;
     if (ws && ws.readyState !== WebSocket.CLOSED) {
+      ws.onmessage = null;
       await new Promise<void>((resolve) => {
         const bound = setTimeout(resolve, CLOSE_WAIT_MS);
         ws.onclose = () => {
@@ -640,6 +706,12 @@ export class RemoteBus extends EventTarget implements Bus {
         ws.close(CloseCode.NORMAL);
       });
     }
+    // Waiting receives are rejected last, in the same turn as close() resolves,
+    // so `const p = bus.receive(); await bus.close(); await p` sees a handled rejection.
+    this.#queue.close(
+      new BusClosedError(`The bus ${this.#channelInfo || this.url} is closed`),
+      true,
+    );
   }
 
   #sendEvent(event: CanEvent): void {
@@ -704,6 +776,18 @@ function closeError(event: CloseEvent, url: string): RemoteError {
       ? `The connection to ${url} failed or dropped (close code 1006)`
       : `The server closed the connection with code ${code}`);
   return new RemoteError(message, { code });
+}
+
+// A `set_filters` event, if the codec knows one (python-can-remote has none
+// and ignores unknown types; the codec decides the wire form).
+function setFiltersText(filters: CanFilter[] | null, protocol: string): string | undefined {
+  try {
+    const event = { type: "set_filters", filters } as unknown as CanEvent;
+    return encodeEvent(event, protocol) as string;
+  } catch (error) {
+    if (error instanceof UnknownEventTypeError) return undefined;
+    throw error;
+  }
 }
 
 function isPermanent(error: unknown): boolean {

@@ -238,6 +238,11 @@ Deno.test("connect: bad options reject before any connection", async () => {
     TypeError,
     '"xml"',
   );
+  await assertRejects(() => RemoteBus.connect("ws://127.0.0.1:1/", { queueLimit: 0 }), RangeError);
+  await assertRejects(
+    () => RemoteBus.connect("ws://127.0.0.1:1/", { reconnect: { maxDelay: -1 } }),
+    RangeError,
+  );
   await assertRejects(() => RemoteBus.connect("not a url"), SyntaxError);
 });
 
@@ -529,7 +534,7 @@ Deno.test("close: a close frame 1000, stopped tasks, rejected receives and sends
   bus.addEventListener("statechange", (e) => states.push(e.detail.state));
   const task = bus.sendPeriodic(std(0x42), 0.1);
   await peer.next();
-  const pending = assertRejects(() => bus.receive(), BusClosedError);
+  const pending = bus.receive(); // rejected only as close() resolves: no unhandled rejection
   const iterating = (async () => {
     for await (const _ of bus) { /* nothing arrives */ }
   })();
@@ -539,7 +544,7 @@ Deno.test("close: a close frame 1000, stopped tasks, rejected receives and sends
   assertEquals(states, ["closed"]);
   assertEquals(await peer.next(), '{"type": "periodic_stop", "payload": 66}');
   assertEquals((await peer.closed).code, 1000);
-  await pending;
+  await assertRejects(() => pending, BusClosedError);
   await iterating;
   await assertRejects(() => bus.receive(), BusClosedError);
   await assertRejects(() => bus.send(std(1)), BusClosedError);
