@@ -380,6 +380,14 @@ export class RemoteBus extends EventTarget implements Bus {
     if (ws.bufferedAmount > this.#maxBuffered) await (this.#drain ??= this.#drained(ws));
   }
 
+  /**
+   * Waits for the next frame that passes the filters. Frames keep coming in
+   * order across a reconnection.
+   * @param options `signal` to stop waiting (the promise rejects with its reason).
+   * @returns The frame.
+   * @throws {RemoteError} When the server reported an `error` event; the next call waits again.
+   * @throws {BusClosedError} When the bus is closed, or closes while waiting.
+   */
   receive(options: ReceiveOptions = {}): Promise<CanFrame> {
     return this.#queue.receive(options.signal);
   }
@@ -448,10 +456,18 @@ export class RemoteBus extends EventTarget implements Bus {
     return this.#closing ??= this.#shutdown();
   }
 
+  /**
+   * Iterates over received frames until the bus closes (`for await`).
+   * @returns The iterator; it throws what `receive()` throws, except that a closed bus ends it.
+   */
   [Symbol.asyncIterator](): AsyncIterator<CanFrame> {
     return this.#queue.iterate();
   }
 
+  /**
+   * Closes the bus at the end of an `await using` block.
+   * @returns `close()`'s promise.
+   */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
@@ -467,6 +483,12 @@ export class RemoteBus extends EventTarget implements Bus {
     listener: ((this: RemoteBus, event: RemoteBusEventMap[K]) => unknown) | null,
     options?: boolean | AddEventListenerOptions,
   ): void;
+  /**
+   * Listens for any event, as `EventTarget` does.
+   * @param type Event name.
+   * @param listener Called with the event.
+   * @param options Standard listener options.
+   */
   override addEventListener(
     type: string,
     listener: EventListenerOrEventListenerObject | null,
@@ -491,6 +513,12 @@ export class RemoteBus extends EventTarget implements Bus {
     listener: ((this: RemoteBus, event: RemoteBusEventMap[K]) => unknown) | null,
     options?: boolean | EventListenerOptions,
   ): void;
+  /**
+   * Removes a listener, as `EventTarget` does.
+   * @param type Event name.
+   * @param listener The listener.
+   * @param options Standard listener options.
+   */
   override removeEventListener(
     type: string,
     listener: EventListenerOrEventListenerObject | null,
