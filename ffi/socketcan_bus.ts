@@ -354,8 +354,6 @@ export class SocketCanBus implements Bus {
     this.#closing = true;
     for (const task of [...this.#tasks]) task.stop();
     clearTimeout(this.#retryTimer);
-    for (const pending of this.#sends.splice(0)) pending.reject(this.#closedError());
-    this.#queue.close(this.#closedError(), true);
     // Wake the poll() on the worker thread, and wait for it: closing its fd
     // under it would be unsafe, and a pending FFI call keeps Deno running.
     libc().write(this.#wakeFd, new Uint8Array(new BigUint64Array([1n]).buffer), 8n);
@@ -364,6 +362,10 @@ export class SocketCanBus implements Bus {
     this.#socket?.close();
     this.#socket = undefined;
     libc().close(this.#wakeFd);
+    // Rejected last, in the same turn as close() resolves, so that a caller
+    // who awaits close() before a pending receive() sees no unhandled rejection.
+    for (const pending of this.#sends.splice(0)) pending.reject(this.#closedError());
+    this.#queue.close(this.#closedError(), true);
   }
 
   #closedError(): BusClosedError {
