@@ -127,16 +127,18 @@ export class AscWriter implements LogWriter {
     );
   }
 
-  async #event(timestamp: number, message: string): Promise<void> {
+  /** One write per frame, so that frames written without awaiting keep their order. */
+  #event(timestamp: number, message: string): Promise<void> {
+    let text = "";
     if (this.#started === undefined) {
       this.#started = timestamp;
       // python-can writes the first digits of repr(timestamp) as the fraction.
       const fraction = (pythonFloatRepr(timestamp).split(".")[1] ?? "0").slice(0, 3);
       const date = ascDate(new Date(Math.floor(timestamp) * 1000), fraction);
-      await this.#out.write(`Begin Triggerblock ${date}\n${eventTime(0)} Start of measurement\n`);
+      text = `Begin Triggerblock ${date}\n${eventTime(0)} Start of measurement\n`;
     }
     const relative = timestamp >= this.#started ? timestamp - this.#started : 0;
-    await this.#out.write(`${eventTime(relative)} ${message}\n`);
+    return this.#out.write(`${text}${eventTime(relative)} ${message}\n`);
   }
 
   /**

@@ -52,6 +52,21 @@ Deno.test("openLogWriter and readLogFile round-trip every format, plain and gzip
   }
 });
 
+Deno.test("writers keep the order of frames written without awaiting each write", async () => {
+  for (const format of LOG_FORMATS) {
+    const chunks: Uint8Array[] = [];
+    const writer = createLogWriter(
+      format,
+      new WritableStream({ write: (c) => void chunks.push(c) }),
+    );
+    const writes = FRAMES.map((frame) => writer.write(frame));
+    await Promise.all([...writes, writer.close()]);
+    const back = await Array.fromAsync(readLog(format, new Blob(chunks as BlobPart[]).stream()));
+    const t0 = format === "asc" ? FRAMES[0].timestamp : 0;
+    assertEquals(back.map((f) => f.timestamp), FRAMES.map((f) => f.timestamp - t0), format);
+  }
+});
+
 Deno.test("readLogFile closes the file when reading stops early or fails", async () => {
   const dir = await Deno.makeTempDir();
   try {
