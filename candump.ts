@@ -40,17 +40,17 @@
 import { CANFD_LENGTHS, type CanFrame, createFrame, validateFrame } from "./frame.ts";
 
 /** Error frame flag of a SocketCAN `can_id` (linux/can.h). */
-export const CAN_ERR_FLAG = 0x20000000;
+const CAN_ERR_FLAG = 0x20000000;
 /** Extended frame flag of a SocketCAN `can_id` (linux/can.h). */
-export const CAN_EFF_FLAG = 0x80000000;
+const CAN_EFF_FLAG = 0x80000000;
 /** Remote transmission request flag of a SocketCAN `can_id` (linux/can.h). */
-export const CAN_RTR_FLAG = 0x40000000;
+const CAN_RTR_FLAG = 0x40000000;
 /** Bits of an error frame's `can_id` that carry the error class (linux/can.h). */
-export const CAN_ERR_MASK = 0x1fffffff;
+const CAN_ERR_MASK = 0x1fffffff;
 /** CAN FD bit rate switch flag (linux/can.h). */
-export const CANFD_BRS = 0x01;
+const CANFD_BRS = 0x01;
 /** CAN FD error state indicator flag (linux/can.h). */
-export const CANFD_ESI = 0x02;
+const CANFD_ESI = 0x02;
 
 /** Channel that {@linkcode stringifyCandump} writes when neither the frame nor the caller names one (python-can's `CanutilsLogWriter` default). */
 export const DEFAULT_CANDUMP_CHANNEL = "vcan0";
