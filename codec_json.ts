@@ -14,6 +14,7 @@
 import { checkEncodable, MAX_DATA_LENGTH } from "./codec_binary.ts";
 import { type CanEvent, UnknownEventTypeError } from "./events.ts";
 import type { CanFrame } from "./frame.ts";
+import { type CanFilter, checkFilters } from "./bus.ts";
 import { EVENT_TYPES } from "./protocol.ts";
 
 /**
@@ -461,6 +462,8 @@ export function encodeJson(event: CanEvent): string {
       return `{"type": "dropped", "payload": {"count": ${count(event.count, "count")}, "total": ${
         count(event.total, "total")
       }}}`;
+    case "set_filters":
+      return `{"type": "set_filters", "payload": ${filtersText(event.filters)}}`;
     default: {
       const type: unknown = (event as { type?: unknown } | null)?.type;
       if (typeof type !== "string") {
@@ -545,6 +548,8 @@ export function decodeJson(text: string): CanEvent {
     }
     case "periodic_stop":
       return { type, arbitrationId: u32(payload, 'The "periodic_stop" payload') };
+    case "set_filters":
+      return { type, filters: filtersFromJson(payload) };
     default: { // "dropped"
       const fields = asObject(payload, 'The "dropped" payload');
       return {
@@ -554,4 +559,45 @@ export function decodeJson(text: string): CanEvent {
       };
     }
   }
+}
+
+function filtersText(filters: CanFilter[] | null): string {
+  const checked = checkFilters(filters);
+  if (checked === null) return "null";
+  return "[" + checked.map((f) =>
+    `{"can_id": ${f.canId}, "can_mask": ${f.canMask}${
+      f.extended === undefined ? "" : `, "extended": ${bool(f.extended)}`
+    }}`
+  ).join(", ") + "]";
+}
+
+/**
+ * Reads filters in python-can's wire shape (`{can_id, can_mask, extended}`),
+ * as a `bus_request` config's `can_filters` and a `set_filters` payload carry them.
+ *
+ * @param payload The JSON value.
+ * @param what How to name the value in an error message.
+ * @returns The filters, or `null` for none.
+ * @throws {TypeError} / {RangeError} Naming the bad entry.
+ * @example
+ * ```ts
+ * import { filtersFromJson } from "./codec_json.ts";
+ * const [filter] = filtersFromJson([{ can_id: 291, can_mask: 2047, extended: false }])!;
+ * if (filter.canId !== 291 || filter.extended !== false) throw new Error();
+ * ```
+ */
+export function filtersFromJson(
+  payload: unknown,
+  what = 'The "set_filters" payload',
+): CanFilter[] | null {
+  if (payload === null || payload === undefined) return null;
+  if (!Array.isArray(payload)) {
+    throw new TypeError(`${what} must be a list or null, got ${show(payload)}`);
+  }
+  return checkFilters(payload.map((item, i) => {
+    const fields = asObject(item, `Filter ${i}`);
+    const filter: Record<string, unknown> = { canId: fields.can_id, canMask: fields.can_mask };
+    if (fields.extended !== undefined && fields.extended !== null) filter.extended = fields.extended;
+    return filter;
+  }));
 }

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { CanFilter } from "./bus.ts";
 import type { CanFrame } from "./frame.ts";
 
 /**
@@ -23,6 +24,9 @@ import type { CanFrame } from "./frame.ts";
  * - `dropped`: canremote's addition. The server tells a slow client how many
  *   frames it dropped for it: `count` since the last notice, `total` since
  *   the connection opened.
+ * - `set_filters`: canremote's addition. A client replaces its receive
+ *   filters on the server (`null` passes everything); python-can-remote's
+ *   server ignores it, so clients filter locally as well.
  *
  * @example
  * ```ts
@@ -44,7 +48,8 @@ export type CanEvent =
   | { type: "error"; message: string }
   | { type: "periodic_start"; period: number; duration: number | null; frame: CanFrame }
   | { type: "periodic_stop"; arbitrationId: number }
-  | { type: "dropped"; count: number; total: number };
+  | { type: "dropped"; count: number; total: number }
+  | { type: "set_filters"; filters: CanFilter[] | null };
 
 /**
  * The event of one type, for narrowing: `CanEventOf<"message">` is

@@ -15,7 +15,10 @@ export const SUBPROTOCOLS: readonly string[] = Object.freeze([BINARY_PROTOCOL, J
 /** Default TCP port of python-can-remote and canremote. */
 export const DEFAULT_PORT = 54701;
 
-/** Event types. `dropped` is canremote's addition; python-can-remote ignores unknown types. */
+/**
+ * Event types. `dropped` and `set_filters` are canremote's additions;
+ * python-can-remote ignores unknown types.
+ */
 export type EventType =
   | "bus_request"
   | "bus_response"
@@ -23,7 +26,8 @@ export type EventType =
   | "error"
   | "periodic_start"
   | "periodic_stop"
-  | "dropped";
+  | "dropped"
+  | "set_filters";
 
 /** Every event type, for validation. */
 export const EVENT_TYPES: readonly EventType[] = Object.freeze([
@@ -34,6 +38,7 @@ export const EVENT_TYPES: readonly EventType[] = Object.freeze([
   "periodic_start",
   "periodic_stop",
   "dropped",
+  "set_filters",
 ]);
 
 /** Type byte of a binary CAN message (offset 0). */

@@ -1,7 +1,8 @@
 // Interprets a client's bus_request config. Server-side choices (interface,
 // channel, bitrate) win; a config that asks for another interface or channel,
 // or gives a known key a bad value, is refused with a message naming it.
-import { type BusOptions, type CanFilter, checkFilters } from "../bus.ts";
+import type { BusOptions } from "../bus.ts";
+import { filtersFromJson } from "../codec_json.ts";
 
 /** What the server serves, against which a config is checked. */
 export interface Served {
@@ -40,20 +41,6 @@ function bitrate(config: Record<string, unknown>, key: string): number | undefin
   return number;
 }
 
-function filters(value: unknown): CanFilter[] | null {
-  if (value === undefined || value === null) return null;
-  if (!Array.isArray(value)) {
-    throw new TypeError(`can_filters must be a list, got ${JSON.stringify(value)}`);
-  }
-  return checkFilters(value.map((item, i) => {
-    if (item === null || typeof item !== "object" || Array.isArray(item)) {
-      throw new TypeError(`can_filters[${i}] must be an object, got ${JSON.stringify(item)}`);
-    }
-    const { can_id: canId, can_mask: canMask, extended } = item as Record<string, unknown>;
-    return { canId, canMask, ...(extended === undefined ? {} : { extended }) } as CanFilter;
-  }));
-}
-
 /**
  * Turns a bus_request config into {@linkcode BusOptions}.
  *
@@ -89,7 +76,7 @@ export function parseBusConfig(config: unknown, served: Served): ParsedConfig {
     channel: served.channel,
     receiveOwnMessages: bool(c, "receive_own_messages") ?? false,
     preserveTimestamps: bool(c, "preserve_timestamps") ?? false,
-    canFilters: filters(c.can_filters),
+    canFilters: filtersFromJson(c.can_filters, "can_filters"),
     fd: bool(c, "fd"),
     bitrate: served.bitrate,
   };

@@ -197,6 +197,8 @@ export class Session {
         return this.#startPeriodic(event.frame, event.period, event.duration);
       case "periodic_stop":
         return this.#stopPeriodic(event.arbitrationId);
+      case "set_filters":
+        return this.#bus!.setFilters(event.filters);
       case "bus_request":
         return this.#sendError("The bus is already open; bus_request is only for the first message");
       case "error":
