@@ -67,9 +67,9 @@ export class LocalPeriodicTask implements PeriodicTask {
     const checked = validateFrame(frame);
     if (checked.arbitrationId !== this.#frame.arbitrationId) {
       throw new RangeError(
-        `A periodic task keeps its arbitration id 0x${this.#frame.arbitrationId.toString(16)}, got 0x${
-          checked.arbitrationId.toString(16)
-        }`,
+        `A periodic task keeps its arbitration id 0x${
+          this.#frame.arbitrationId.toString(16)
+        }, got 0x${checked.arbitrationId.toString(16)}`,
       );
     }
     this.#frame = checked;

@@ -564,11 +564,12 @@ export function decodeJson(text: string): CanEvent {
 function filtersText(filters: CanFilter[] | null): string {
   const checked = checkFilters(filters);
   if (checked === null) return "null";
-  return "[" + checked.map((f) =>
-    `{"can_id": ${f.canId}, "can_mask": ${f.canMask}${
-      f.extended === undefined ? "" : `, "extended": ${bool(f.extended)}`
-    }}`
-  ).join(", ") + "]";
+  return "[" +
+    checked.map((f) =>
+      `{"can_id": ${f.canId}, "can_mask": ${f.canMask}${
+        f.extended === undefined ? "" : `, "extended": ${bool(f.extended)}`
+      }}`
+    ).join(", ") + "]";
 }
 
 /**
@@ -597,7 +598,9 @@ export function filtersFromJson(
   return checkFilters(payload.map((item, i) => {
     const fields = asObject(item, `Filter ${i}`);
     const filter: Record<string, unknown> = { canId: fields.can_id, canMask: fields.can_mask };
-    if (fields.extended !== undefined && fields.extended !== null) filter.extended = fields.extended;
+    if (fields.extended !== undefined && fields.extended !== null) {
+      filter.extended = fields.extended;
+    }
     return filter;
   }));
 }

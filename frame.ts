@@ -42,7 +42,22 @@ export type CanFrameInit = Partial<Omit<CanFrame, "data">> & {
 
 /** Data lengths a CAN FD frame may have, indexed by ISO 11898-1 DLC code 0-15. */
 export const CANFD_LENGTHS: readonly number[] = Object.freeze([
-  0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 20, 24, 32, 48, 64,
+  0,
+  1,
+  2,
+  3,
+  4,
+  5,
+  6,
+  7,
+  8,
+  12,
+  16,
+  20,
+  24,
+  32,
+  48,
+  64,
 ]);
 
 /** Largest standard (11-bit) identifier. */
@@ -124,7 +139,9 @@ export function lengthToDlc(length: number): number {
 
 function checkBoolean(frame: CanFrame, key: keyof CanFrame): void {
   if (typeof frame[key] !== "boolean") {
-    throw new TypeError(`${key} must be a boolean, got ${JSON.stringify(frame[key]) ?? "undefined"}`);
+    throw new TypeError(
+      `${key} must be a boolean, got ${JSON.stringify(frame[key]) ?? "undefined"}`,
+    );
   }
 }
 

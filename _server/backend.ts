@@ -20,7 +20,10 @@ export class VirtualBackend implements Backend {
   /** The network the clients' buses join; the demo traffic joins it too. */
   readonly network: VirtualNetwork;
 
-  constructor(channels: readonly (string | number)[] = ["0"], network = new VirtualNetwork()) {
+  constructor(
+    channels: readonly (string | number)[] = ["0"],
+    network: VirtualNetwork = new VirtualNetwork(),
+  ) {
     this.channels = channels.map(String);
     this.network = network;
   }

@@ -24,7 +24,7 @@ export class CanBridge {
   readonly backend: Backend;
   readonly limits: Limits;
   readonly maxClients: number;
-  readonly sessions = new Set<Session>();
+  readonly sessions: Set<Session> = new Set();
   #nextId = 1;
   #closing = false;
   #log: Logger = getLogger(["canremote", "server"]);
@@ -42,11 +42,19 @@ export class CanBridge {
     if (!isWebSocketUpgrade(request)) return this.#serveAsset(request, url);
     const channel = channelForPath(url.pathname, this.backend.channels);
     if (channel === undefined) {
-      return text(404, `No channel "${decodeSafe(url.pathname.slice(1))}" here; channels: ${this.backend.channels.join(", ")}`);
+      return text(
+        404,
+        `No channel "${decodeSafe(url.pathname.slice(1))}" here; channels: ${
+          this.backend.channels.join(", ")
+        }`,
+      );
     }
     const negotiated = negotiateProtocol(request.headers.get("sec-websocket-protocol"));
     if (!negotiated) {
-      return text(400, "Unsupported WebSocket subprotocol: offer can.binary+json.v1 or can.json.v1");
+      return text(
+        400,
+        "Unsupported WebSocket subprotocol: offer can.binary+json.v1 or can.json.v1",
+      );
     }
     if (this.#closing) return text(503, "The server is shutting down");
     if (this.sessions.size >= this.maxClients) {
@@ -117,7 +125,10 @@ export class CanBridge {
 }
 
 function text(status: number, body: string): Response {
-  return new Response(body + "\n", { status, headers: { "content-type": "text/plain; charset=utf-8" } });
+  return new Response(body + "\n", {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8" },
+  });
 }
 
 function decodeSafe(s: string): string {

@@ -71,12 +71,20 @@ export async function main(args: string[]): Promise<number> {
   }
   const verbosity = parsed.verbose?.length ?? 0;
   await configure({
-    sinks: { console: getConsoleSink({ formatter: getTextFormatter({
+    sinks: {
+      console: getConsoleSink({
+        formatter: getTextFormatter({
           timestamp: "time",
           value: (v, inspect) => typeof v === "string" ? v : inspect(v),
-        }) }) },
+        }),
+      }),
+    },
     loggers: [
-      { category: ["canremote"], lowestLevel: verbosity >= 1 ? "debug" : "info", sinks: ["console"] },
+      {
+        category: ["canremote"],
+        lowestLevel: verbosity >= 1 ? "debug" : "info",
+        sinks: ["console"],
+      },
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["console"] },
     ],
   });
@@ -126,7 +134,9 @@ export async function main(args: string[]): Promise<number> {
   }
   log.info("Web page: {url}", { url: server.httpUrl });
   const { promise, resolve } = Promise.withResolvers<string>();
-  for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, () => resolve(signal));
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => resolve(signal));
+  }
   const signal = await promise;
   log.info("{signal}: closing every client", { signal });
   for (const stop of stopDemo) stop();

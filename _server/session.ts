@@ -151,10 +151,16 @@ export class Session {
     try {
       event = decodeEvent(typeof data === "string" ? data : new Uint8Array(data));
     } catch (error) {
-      return this.close(CloseCode.PROTOCOL_ERROR, `Invalid bus_request: ${(error as Error).message}`);
+      return this.close(
+        CloseCode.PROTOCOL_ERROR,
+        `Invalid bus_request: ${(error as Error).message}`,
+      );
     }
     if (event.type !== "bus_request") {
-      return this.close(CloseCode.PROTOCOL_ERROR, `Expected a bus_request first, got ${event.type}`);
+      return this.close(
+        CloseCode.PROTOCOL_ERROR,
+        `Expected a bus_request first, got ${event.type}`,
+      );
     }
     let parsed;
     try {
@@ -164,10 +170,16 @@ export class Session {
         bitrate: this.#limits.bitrate,
       });
     } catch (error) {
-      return this.close(CloseCode.BAD_CONFIG, `Invalid bus_request config: ${(error as Error).message}`);
+      return this.close(
+        CloseCode.BAD_CONFIG,
+        `Invalid bus_request config: ${(error as Error).message}`,
+      );
     }
     if (parsed.ignored.length) {
-      this.#log.debug("Client {id}: ignoring config keys {keys}", { id: this.id, keys: parsed.ignored });
+      this.#log.debug("Client {id}: ignoring config keys {keys}", {
+        id: this.id,
+        keys: parsed.ignored,
+      });
     }
     this.#state = "opening";
     try {
@@ -200,7 +212,9 @@ export class Session {
       case "set_filters":
         return this.#bus!.setFilters(event.filters);
       case "bus_request":
-        return this.#sendError("The bus is already open; bus_request is only for the first message");
+        return this.#sendError(
+          "The bus is already open; bus_request is only for the first message",
+        );
       case "error":
         this.#log.warn("Client {id} reported: {message}", { id: this.id, message: event.message });
         return;
@@ -251,7 +265,9 @@ export class Session {
       if (!existing && this.#tasks.size >= this.#limits.maxPeriodicTasks) {
         this.#pruneTasks();
         if (this.#tasks.size >= this.#limits.maxPeriodicTasks) {
-          throw new RangeError(`At most ${this.#limits.maxPeriodicTasks} periodic tasks per client`);
+          throw new RangeError(
+            `At most ${this.#limits.maxPeriodicTasks} periodic tasks per client`,
+          );
         }
       }
       this.#tasks.set(

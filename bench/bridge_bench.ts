@@ -223,9 +223,9 @@ try {
     for (const k of RECEIVERS) {
       const r = await throughput(server, protocol, k);
       console.log(
-        `| ${protocol === BINARY_PROTOCOL ? "binary" : "json"} | ${k} | ${fmt(r.framesPerSecond, 0)} | ${r.lost} | ${
-          fmt(r.cpuMicrosPerFrame)
-        } |`,
+        `| ${protocol === BINARY_PROTOCOL ? "binary" : "json"} | ${k} | ${
+          fmt(r.framesPerSecond, 0)
+        } | ${r.lost} | ${fmt(r.cpuMicrosPerFrame)} |`,
       );
     }
   }

@@ -36,7 +36,9 @@ export async function assertRejects(
 }
 
 function check(caught: unknown, type: ErrorClass, includes?: string): Error {
-  if (caught === undefined) throw new nodeAssert.AssertionError({ message: `Expected ${type.name}` });
+  if (caught === undefined) {
+    throw new nodeAssert.AssertionError({ message: `Expected ${type.name}` });
+  }
   if (!(caught instanceof type)) {
     throw new nodeAssert.AssertionError({
       message: `Expected ${type.name}, got ${caught}`,

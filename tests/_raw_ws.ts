@@ -60,7 +60,9 @@ export async function rawUpgrade(
       };
     }
     const n = await conn.read(chunk);
-    if (n === null) throw new Error(`Connection closed during the upgrade: ${decoder.decode(buffer)}`);
+    if (n === null) {
+      throw new Error(`Connection closed during the upgrade: ${decoder.decode(buffer)}`);
+    }
     buffer = concat(buffer, chunk.subarray(0, n));
   }
 }
@@ -155,7 +157,11 @@ export class FrameReader {
       offset = 10;
     }
     if (b.length < offset + length) return null;
-    const frame = { fin: (b[0] & 0x80) !== 0, opcode: b[0] & 0x0f, payload: b.slice(offset, offset + length) };
+    const frame = {
+      fin: (b[0] & 0x80) !== 0,
+      opcode: b[0] & 0x0f,
+      payload: b.slice(offset, offset + length),
+    };
     this.#buffer = b.slice(offset + length);
     return frame;
   }

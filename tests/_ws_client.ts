@@ -30,7 +30,11 @@ export class TestClient {
     const client = new TestClient(new WebSocket(url, protocols));
     await new Promise((resolve, reject) => {
       client.ws.addEventListener("open", resolve, { once: true });
-      client.ws.addEventListener("error", (e) => reject(new Error(`WebSocket failed: ${(e as ErrorEvent).message}`)), { once: true });
+      client.ws.addEventListener(
+        "error",
+        (e) => reject(new Error(`WebSocket failed: ${(e as ErrorEvent).message}`)),
+        { once: true },
+      );
     });
     return client;
   }

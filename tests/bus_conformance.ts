@@ -66,8 +66,10 @@ export function defineBusConformance(
   test("frames arrive complete and in order", async () => {
     await using a = await open();
     await using b = await open();
-    const sent = Array.from({ length: 300 }, (_, i) =>
-      createFrame({ arbitrationId: i, isExtendedId: true, data: [i & 0xff, i >> 8] }));
+    const sent = Array.from(
+      { length: 300 },
+      (_, i) => createFrame({ arbitrationId: i, isExtendedId: true, data: [i & 0xff, i >> 8] }),
+    );
     for (const frame of sent) await a.send(frame);
     const got: CanFrame[] = [];
     while (got.length < sent.length) got.push(await b.receive(within()));

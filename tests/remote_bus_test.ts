@@ -88,7 +88,9 @@ Deno.test("RemoteBus: a server shutdown ends receives with BusClosedError caused
 Deno.test("RemoteBus: reconnects after a server restart and restores its periodic task", async () => {
   const first = await serve({ port: 0 });
   const port = first.addr.port;
-  const bus = await RemoteBus.connect(first.url, { reconnect: { initialDelay: 50, maxDelay: 200 } });
+  const bus = await RemoteBus.connect(first.url, {
+    reconnect: { initialDelay: 50, maxDelay: 200 },
+  });
   bus.sendPeriodic(createFrame({ arbitrationId: 0x77, isExtendedId: false, data: [7] }), 0.02);
   await first.close();
   const second = await serve({ port });

@@ -187,7 +187,11 @@ Deno.test("periodic: start, modify, stop, unknown id, too short, and stop on dis
   const watcher = await TestClient.connect(server.url);
   const start = (data: number[], period = 0.02) => ({
     type: "periodic_start",
-    payload: { period, duration: null, msg: { arbitration_id: 0x321, is_extended_id: false, data } },
+    payload: {
+      period,
+      duration: null,
+      msg: { arbitration_id: 0x321, is_extended_id: false, data },
+    },
   });
   owner.sendJson(start([1]));
   const first = await watcher.nextEvent();
@@ -236,7 +240,9 @@ Deno.test("a stalled client loses frames alone, and is told how many", async () 
   await using server = await serve({ port: 0, maxBufferedBytes: 64 * 1024 });
   const port = server.addr.port;
   const up = await rawUpgrade(port, "/", { "Sec-WebSocket-Protocol": BINARY_PROTOCOL });
-  await up.conn.write(encodeFrame(1, JSON.stringify({ type: "bus_request", payload: { config: {} } })));
+  await up.conn.write(
+    encodeFrame(1, JSON.stringify({ type: "bus_request", payload: { config: {} } })),
+  );
   const reader = new FrameReader(up.conn, up.rest);
   assertEquals(JSON.parse(textOf((await reader.next())!)).type, "bus_response");
   // the stalled client now reads nothing while a sender floods
@@ -288,7 +294,10 @@ Deno.test("python-can-remote's client bytes: its upgrade and bus_request get a b
   await using server = await serve({ port: 0 });
   const port = server.addr.port;
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const request = (recorded.request_raw as string).replace(/Host: [^\r]+/, `Host: 127.0.0.1:${port}`);
+  const request = (recorded.request_raw as string).replace(
+    /Host: [^\r]+/,
+    `Host: 127.0.0.1:${port}`,
+  );
   await conn.write(new TextEncoder().encode(request));
   const buf = new Uint8Array(4096);
   const n = await conn.read(buf);

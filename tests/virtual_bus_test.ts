@@ -4,8 +4,10 @@ import { VirtualBus, VirtualNetwork } from "../virtual_bus.ts";
 import { createFrame } from "../frame.ts";
 
 const network = new VirtualNetwork();
-defineBusConformance("VirtualBus", (options) =>
-  Promise.resolve(VirtualBus.open({ ...options, channel: "conformance", network })));
+defineBusConformance(
+  "VirtualBus",
+  (options) => Promise.resolve(VirtualBus.open({ ...options, channel: "conformance", network })),
+);
 
 Deno.test("VirtualBus: channels are separate and timestamps are the receiver's clock", async () => {
   const net = new VirtualNetwork();
