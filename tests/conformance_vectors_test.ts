@@ -1,6 +1,7 @@
 // Golden vectors recorded from python-can-remote 0.2.4 (../shared/conformance)
 // pin the wire format: every recorded frame decodes to the recorded fields and
 // encodes back to the recorded bytes or text.
+import { requires } from "./_requires.ts";
 import fc from "fast-check";
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
 import { validFrame } from "./_arbitraries.ts";
@@ -280,14 +281,6 @@ for item in json.load(sys.stdin):
 json.dump(out, sys.stdout)
 `;
 
-const hasPython = (() => {
-  try {
-    return Deno.statSync("/usr/bin/python3").isFile;
-  } catch {
-    return false;
-  }
-})();
-
 function messageFields(frame: CanFrame): unknown[] {
   return [
     frame.timestamp,
@@ -316,7 +309,7 @@ function flagsOf(frame: CanFrame): number {
 
 Deno.test({
   name: "python3 reads our JSON and binary output as python-can-remote's own",
-  ignore: !hasPython,
+  ...requires("python3-can"),
   async fn() {
     interface Item {
       text: string;

@@ -1,6 +1,7 @@
 // Interop with the real python-can 4.1 (Debian's python3-can): files our
 // writers make are read by can.LogReader, and files can.Logger makes are read
 // by our readers exactly as can.LogReader reads them. One python process per format.
+import { requires } from "./_requires.ts";
 import fc from "fast-check";
 import { pythonFloatRepr } from "../formats/_python.ts";
 import { openLogWriter, readLogFile } from "../formats/log_file.ts";
@@ -177,95 +178,107 @@ function pythonErrorFrame(timestamp: number, extra: Partial<Plain> = {}): Plain 
   };
 }
 
-Deno.test("python-can reads our .log files, and we read its .log files as it does", async () => {
-  // python-can only takes an error frame for one when its id has CAN_ERR_BUSERROR (0x80).
-  const frames = randomFrames(1, 200).filter((f) => !f.isErrorFrame);
-  frames.push(
-    createFrame({
-      timestamp: frames[frames.length - 1].timestamp + 1,
-      arbitrationId: 0x80,
-      isExtendedId: false,
-      isErrorFrame: true,
-      data: new Uint8Array(8),
-      channel: "can0",
-    }),
-  );
-  const [plainJob, gzJob] = await runJobs([{ suffix: ".log", frames }, {
-    suffix: ".log.gz",
-    frames: frames.slice(0, 20),
-  }]);
-  for (const [job, sent] of [[plainJob, frames], [gzJob, frames.slice(0, 20)]] as const) {
-    assertEquals(
-      job.pythonReadsOurs,
-      sent.map((f) =>
-        f.isErrorFrame
-          ? pythonErrorFrame(micro(f.timestamp))
-          : { ...plain(f), timestamp: micro(f.timestamp), isRx: f.isRx ?? true }
-      ),
-    );
-    // python-can writes an error frame as 20000080# with its data and reads it back
-    // as a blank error frame; we read the id's error class, the data and the channel.
-    const theirs = job.pythonReadsTheirs.map((p) =>
-      p.isErrorFrame ? { timestamp: p.timestamp } : p
-    );
-    const ours = job.weReadTheirs.map((p) => p.isErrorFrame ? { timestamp: p.timestamp } : p);
-    assertEquals(ours, theirs);
-  }
-  const errorLine = plainJob.theirText.trimEnd().split("\n").pop();
-  assertEquals(errorLine?.split(" ").slice(1), ["can0", "20000080#0000000000000000"]);
-});
-
-Deno.test("python-can reads our .asc files, and we write and read .asc exactly as it does", async () => {
-  // python-can reads an empty CAN FD frame as an FD remote frame, which the frame model has not.
-  const random = randomFrames(2, 200).filter((f) => !(f.isFd && f.data.length === 0));
-  // Also a measurement of today, so that the trigger block's date has a fraction.
-  const today = random.map((f, i) => ({ ...f, timestamp: 1700000000.123456 + i * 0.0123457 }));
-  const jobs = await runJobs([
-    { suffix: ".asc", frames: random },
-    { suffix: ".asc", frames: today },
-    { suffix: ".asc", frames: today, absolute: true },
-  ]);
-  for (const [i, frames] of [random, today].entries()) {
-    const job = jobs[i];
-    const t0 = frames[0].timestamp;
-    assertEquals(
-      job.pythonReadsOurs,
-      frames.map((f) => {
-        const channel = Number(String(f.channel).slice(3));
-        if (f.isErrorFrame) return pythonErrorFrame(micro(f.timestamp - t0), { channel: 0 });
-        return { ...plain(f), timestamp: micro(f.timestamp - t0), channel, isRx: f.isRx ?? true };
+Deno.test(
+  "python-can reads our .log files, and we read its .log files as it does",
+  requires("python3-can"),
+  async () => {
+    // python-can only takes an error frame for one when its id has CAN_ERR_BUSERROR (0x80).
+    const frames = randomFrames(1, 200).filter((f) => !f.isErrorFrame);
+    frames.push(
+      createFrame({
+        timestamp: frames[frames.length - 1].timestamp + 1,
+        arbitrationId: 0x80,
+        isExtendedId: false,
+        isErrorFrame: true,
+        data: new Uint8Array(8),
+        channel: "can0",
       }),
     );
-    assertEquals(job.weReadTheirs, job.pythonReadsTheirs);
-    // Byte for byte, but for the "date" line that holds the writer's creation time.
-    const body = (text: string) => text.split("\n").slice(1).join("\n");
-    assertEquals(body(job.ourText), body(job.theirText));
-  }
-  assertEquals(jobs[1].ourText.split("\n")[3].split(".")[1].slice(0, 3), "123");
-  // Absolute timestamps: the trigger block's local time (to the millisecond) plus the offset.
-  assertEquals(jobs[2].weReadTheirs, jobs[2].pythonReadsTheirs);
-  const absolute = jobs[2].weReadTheirs.map((p) => p.timestamp);
-  assertEquals(jobs[2].pythonReadsOurs.map((p) => p.timestamp), absolute);
-  assertEquals(absolute.every((t, i) => Math.abs(t - today[i].timestamp) < 0.001), true);
-});
+    const [plainJob, gzJob] = await runJobs([{ suffix: ".log", frames }, {
+      suffix: ".log.gz",
+      frames: frames.slice(0, 20),
+    }]);
+    for (const [job, sent] of [[plainJob, frames], [gzJob, frames.slice(0, 20)]] as const) {
+      assertEquals(
+        job.pythonReadsOurs,
+        sent.map((f) =>
+          f.isErrorFrame
+            ? pythonErrorFrame(micro(f.timestamp))
+            : { ...plain(f), timestamp: micro(f.timestamp), isRx: f.isRx ?? true }
+        ),
+      );
+      // python-can writes an error frame as 20000080# with its data and reads it back
+      // as a blank error frame; we read the id's error class, the data and the channel.
+      const theirs = job.pythonReadsTheirs.map((p) =>
+        p.isErrorFrame ? { timestamp: p.timestamp } : p
+      );
+      const ours = job.weReadTheirs.map((p) => p.isErrorFrame ? { timestamp: p.timestamp } : p);
+      assertEquals(ours, theirs);
+    }
+    const errorLine = plainJob.theirText.trimEnd().split("\n").pop();
+    assertEquals(errorLine?.split(" ").slice(1), ["can0", "20000080#0000000000000000"]);
+  },
+);
 
-Deno.test("python-can reads our .csv files, and we write and read .csv exactly as it does", async () => {
-  const frames = randomFrames(3, 200);
-  const [job, gzJob] = await runJobs([{ suffix: ".csv", frames }, { suffix: ".csv.gz", frames }]);
-  const expected = frames.map((f) => ({
-    ...plain(f),
-    // No FD, channel or direction columns; python-can's defaults fill them.
-    isFd: false,
-    bitrateSwitch: false,
-    errorStateIndicator: false,
-    channel: undefined,
-    isRx: true,
-  })).map(({ channel: _, ...rest }) => rest);
-  assertEquals(job.pythonReadsOurs, expected);
-  assertEquals(gzJob.pythonReadsOurs, expected);
-  // We mark frames with more than 8 bytes as FD; python-can cannot and says is_rx.
-  const ours = job.weReadTheirs.map((p) => ({ ...p, isFd: false, isRx: true }));
-  assertEquals(ours, job.pythonReadsTheirs);
-  assertEquals(job.ourText, job.theirText);
-  assertEquals(job.ourText.split("\n")[1].split(",")[0], pythonFloatRepr(frames[0].timestamp));
-});
+Deno.test(
+  "python-can reads our .asc files, and we write and read .asc exactly as it does",
+  requires("python3-can"),
+  async () => {
+    // python-can reads an empty CAN FD frame as an FD remote frame, which the frame model has not.
+    const random = randomFrames(2, 200).filter((f) => !(f.isFd && f.data.length === 0));
+    // Also a measurement of today, so that the trigger block's date has a fraction.
+    const today = random.map((f, i) => ({ ...f, timestamp: 1700000000.123456 + i * 0.0123457 }));
+    const jobs = await runJobs([
+      { suffix: ".asc", frames: random },
+      { suffix: ".asc", frames: today },
+      { suffix: ".asc", frames: today, absolute: true },
+    ]);
+    for (const [i, frames] of [random, today].entries()) {
+      const job = jobs[i];
+      const t0 = frames[0].timestamp;
+      assertEquals(
+        job.pythonReadsOurs,
+        frames.map((f) => {
+          const channel = Number(String(f.channel).slice(3));
+          if (f.isErrorFrame) return pythonErrorFrame(micro(f.timestamp - t0), { channel: 0 });
+          return { ...plain(f), timestamp: micro(f.timestamp - t0), channel, isRx: f.isRx ?? true };
+        }),
+      );
+      assertEquals(job.weReadTheirs, job.pythonReadsTheirs);
+      // Byte for byte, but for the "date" line that holds the writer's creation time.
+      const body = (text: string) => text.split("\n").slice(1).join("\n");
+      assertEquals(body(job.ourText), body(job.theirText));
+    }
+    assertEquals(jobs[1].ourText.split("\n")[3].split(".")[1].slice(0, 3), "123");
+    // Absolute timestamps: the trigger block's local time (to the millisecond) plus the offset.
+    assertEquals(jobs[2].weReadTheirs, jobs[2].pythonReadsTheirs);
+    const absolute = jobs[2].weReadTheirs.map((p) => p.timestamp);
+    assertEquals(jobs[2].pythonReadsOurs.map((p) => p.timestamp), absolute);
+    assertEquals(absolute.every((t, i) => Math.abs(t - today[i].timestamp) < 0.001), true);
+  },
+);
+
+Deno.test(
+  "python-can reads our .csv files, and we write and read .csv exactly as it does",
+  requires("python3-can"),
+  async () => {
+    const frames = randomFrames(3, 200);
+    const [job, gzJob] = await runJobs([{ suffix: ".csv", frames }, { suffix: ".csv.gz", frames }]);
+    const expected = frames.map((f) => ({
+      ...plain(f),
+      // No FD, channel or direction columns; python-can's defaults fill them.
+      isFd: false,
+      bitrateSwitch: false,
+      errorStateIndicator: false,
+      channel: undefined,
+      isRx: true,
+    })).map(({ channel: _, ...rest }) => rest);
+    assertEquals(job.pythonReadsOurs, expected);
+    assertEquals(gzJob.pythonReadsOurs, expected);
+    // We mark frames with more than 8 bytes as FD; python-can cannot and says is_rx.
+    const ours = job.weReadTheirs.map((p) => ({ ...p, isFd: false, isRx: true }));
+    assertEquals(ours, job.pythonReadsTheirs);
+    assertEquals(job.ourText, job.theirText);
+    assertEquals(job.ourText.split("\n")[1].split(",")[0], pythonFloatRepr(frames[0].timestamp));
+  },
+);
