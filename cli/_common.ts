@@ -1,0 +1,286 @@
+// What the command-line tools share: python-can's bus flags (-i, -c, -b,
+// --fd, --data_bitrate, extra --key=value options), --filter ID:MASK,
+// text output with back-pressure, and Ctrl-C/SIGTERM handling.
+import { parseArgs } from "node:util";
+import type { CanFilter } from "../bus.ts";
+import type { Environment } from "../config.ts";
+import { type AnyBus, createBus } from "../create_bus.ts";
+import type { VirtualNetwork } from "../virtual_bus.ts";
+
+/**
+ * What a tool's `main()` uses from its surroundings; everything defaults to
+ * the process's own, so tests can run a tool in-process.
+ */
+export interface ToolIo {
+  /** Where frames and results go. @default {Deno.stdout.writable} */
+  stdout?: WritableStream<Uint8Array>;
+  /** Where messages and the status line go. @default {Deno.stderr.writable} */
+  stderr?: WritableStream<Uint8Array>;
+  /** Stops the tool as Ctrl-C does. Without it, SIGINT and SIGTERM do. */
+  signal?: AbortSignal;
+  /** Environment for the bus configuration. @default {Deno.env} */
+  env?: Environment;
+  /** Config files to read instead of python-can's list. */
+  configPath?: string | readonly string[];
+  /** The network `-i virtual` joins. */
+  network?: VirtualNetwork;
+  /** Draw the status line as on a terminal. @default {Deno.stderr.isTerminal()} */
+  isTerminal?: boolean;
+}
+
+/** The bus flags every tool takes, in `parseArgs` form (python-can's names). */
+export const BUS_OPTIONS = {
+  interface: { type: "string", short: "i" },
+  channel: { type: "string", short: "c" },
+  bitrate: { type: "string", short: "b" },
+  fd: { type: "boolean" },
+  data_bitrate: { type: "string" },
+  "data-bitrate": { type: "string" },
+  context: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** Usage lines of {@linkcode BUS_OPTIONS}. */
+export const BUS_USAGE =
+  `Bus options (python-can's; the rest comes from ~/.canrc and CAN_* as in python-can):
+  -i, --interface NAME    remote, virtual or socketcan
+  -c, --channel CHANNEL   remote: the server, ws://HOST:54701/; socketcan: can0, vcan0
+  -b, --bitrate BPS       bit rate
+      --fd                CAN FD
+      --data_bitrate BPS  CAN FD data phase bit rate
+      --context NAME      config file section [NAME] and CAN_*_NAME variables
+      --KEY=VALUE         any other option of the interface (--receive_own_messages=True)`;
+
+/** A usage error: the tool prints it with a hint and exits with 2. */
+export class UsageError extends Error {
+  /** @param message What is wrong, quoting the value. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/**
+ * Splits python-can style extra options (`--app-name=x`, not one of the
+ * tool's own flags) from the rest, converting values as python-can's
+ * `_parse_additional_config` does (integers, floats, `True`/`False`).
+ */
+export function splitExtraArgs(
+  args: readonly string[],
+  known: Record<string, unknown>,
+): { args: string[]; extra: Record<string, unknown> } {
+  const rest: string[] = [];
+  const extra: Record<string, unknown> = {};
+  for (const [i, arg] of args.entries()) {
+    if (arg === "--") {
+      rest.push(...args.slice(i));
+      break;
+    }
+    const match = /^--([a-zA-Z][a-zA-Z_-]*)=(\S*)$/.exec(arg);
+    if (!match || match[1] in known) {
+      rest.push(arg);
+      continue;
+    }
+    const [, name, text] = match;
+    const key = name.replaceAll("-", "_");
+    if (/^[-+]?\d+$/.test(text)) extra[key] = Number(text);
+    else if (/^[-+]?\d*\.\d+$/.test(text)) extra[key] = Number(text);
+    else if (text === "True" || text === "False") extra[key] = text === "True";
+    else extra[key] = text;
+  }
+  return { args: rest, extra };
+}
+
+/** Parses the tool's arguments; a bad flag becomes a {@linkcode UsageError}. */
+export function parse<
+  T extends Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>,
+>(
+  args: readonly string[],
+  options: T,
+  allowPositionals: boolean,
+) {
+  const split = splitExtraArgs(args, options);
+  try {
+    const parsed = parseArgs({
+      args: split.args,
+      options,
+      strict: true,
+      allowPositionals,
+    });
+    return { ...parsed, extra: split.extra };
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** Parses a non-negative integer flag; `k`, `M` and `G` multiply by 1000s when `units` is set. */
+export function integerFlag(
+  name: string,
+  value: string | undefined,
+  units = false,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\d+)([kKMG]?)$/.exec(value.trim());
+  if (!match || (!units && match[2])) {
+    throw new UsageError(
+      `--${name} must be a whole number${units ? " (with k, M or G)" : ""}, got "${value}"`,
+    );
+  }
+  const scale = { "": 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9 }[match[2]]!;
+  return Number(match[1]) * scale;
+}
+
+/** Parses a number flag (seconds, factors). */
+export function numberFlag(name: string, value: string | undefined, min = 0): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < min) {
+    throw new UsageError(`--${name} must be a number of at least ${min}, got "${value}"`);
+  }
+  return n;
+}
+
+/**
+ * Parses `--filter` values as python-can's tools do: `ID:MASK` in hex,
+ * several in one value separated by spaces or commas.
+ */
+export function parseFilters(values: readonly string[] | undefined): CanFilter[] | undefined {
+  if (!values?.length) return undefined;
+  const filters: CanFilter[] = [];
+  for (const text of values.flatMap((v) => v.split(/[\s,]+/)).filter(Boolean)) {
+    const match = /^(?:0x)?([0-9a-fA-F]{1,8}):(?:0x)?([0-9a-fA-F]{1,8})$/.exec(text);
+    if (!match) {
+      throw new UsageError(
+        text.includes("~")
+          ? `--filter ${JSON.stringify(text)}: inverted filters (ID~MASK) are not supported`
+          : `--filter ${JSON.stringify(text)} is not ID:MASK in hex, such as 100:7F0`,
+      );
+    }
+    filters.push({ canId: parseInt(match[1], 16), canMask: parseInt(match[2], 16) });
+  }
+  return filters;
+}
+
+/** Opens the bus the flags and the configuration name. */
+export function openBus(
+  values: Record<string, unknown>,
+  extra: Record<string, unknown>,
+  io: ToolIo,
+  more: { canFilters?: CanFilter[]; signal?: AbortSignal } = {},
+): Promise<AnyBus> {
+  const dataBitrate = values.data_bitrate ?? values["data-bitrate"];
+  return createBus({
+    interface: values.interface as string | undefined,
+    channel: values.channel as string | undefined,
+    bitrate: integerFlag("bitrate", values.bitrate as string | undefined),
+    dataBitrate: integerFlag("data_bitrate", dataBitrate as string | undefined),
+    fd: values.fd ? true : undefined,
+    context: values.context as string | undefined,
+    config: extra,
+    canFilters: more.canFilters,
+    env: io.env,
+    configPath: io.configPath,
+    network: io.network,
+    signal: more.signal,
+  });
+}
+
+/** Text output over a byte stream, waiting when the reader is slow. */
+export class TextWriter {
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #encoder = new TextEncoder();
+
+  /** @param stream The stream; it is released, not closed, by {@linkcode TextWriter.release}. */
+  constructor(stream: WritableStream<Uint8Array>) {
+    this.#writer = stream.getWriter();
+  }
+
+  /** Writes text. */
+  async write(text: string): Promise<void> {
+    await this.#writer.ready;
+    await this.#writer.write(this.#encoder.encode(text));
+  }
+
+  /** Gives the stream back (without closing stdout). */
+  release(): void {
+    this.#writer.releaseLock();
+  }
+}
+
+/** A sink over `stream` that does not close it: for writers that close their sink. */
+export function unclosable(stream: WritableStream<Uint8Array>): WritableStream<Uint8Array> {
+  const writer = stream.getWriter();
+  return new WritableStream({
+    write: (chunk) => writer.write(chunk),
+    close: () => writer.releaseLock(),
+    abort: () => writer.releaseLock(),
+  });
+}
+
+/** The tool's stop signal: `io.signal`, or SIGINT/SIGTERM. Dispose it to remove the listeners. */
+export function stopSignal(io: ToolIo): AbortSignal & Disposable {
+  const controller = new AbortController();
+  const listeners: [Deno.Signal, () => void][] = [];
+  if (io.signal) {
+    if (io.signal.aborted) controller.abort(io.signal.reason);
+    else {io.signal.addEventListener("abort", () => controller.abort(io.signal!.reason), {
+        once: true,
+      });}
+  } else {
+    for (const name of ["SIGINT", "SIGTERM"] as const) {
+      const listener = () => controller.abort(new DOMException(name, "AbortError"));
+      try {
+        Deno.addSignalListener(name, listener);
+        listeners.push([name, listener]);
+      } catch {
+        // SIGTERM does not exist on Windows.
+      }
+    }
+  }
+  return Object.assign(controller.signal, {
+    [Symbol.dispose]() {
+      for (const [name, listener] of listeners) Deno.removeSignalListener(name, listener);
+    },
+  });
+}
+
+/** Waits `seconds` (`Infinity`: until the signal), or less when `signal` aborts. */
+export function sleep(seconds: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    // setTimeout() fires at once for delays beyond 2^31 - 1 ms.
+    const ms = seconds * 1000;
+    const timer = ms < 2 ** 31 ? setTimeout(done, ms) : undefined;
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/**
+ * Runs a tool body with its error handling: usage errors print the message
+ * and a `--help` hint (exit 2), other errors their message (exit 1).
+ */
+export async function runTool(
+  name: string,
+  io: ToolIo,
+  body: (stderr: TextWriter) => Promise<number>,
+): Promise<number> {
+  const stderr = new TextWriter(io.stderr ?? Deno.stderr.writable);
+  try {
+    return await body(stderr);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      await stderr.write(`${name}: ${error.message}\nTry "${name} --help".\n`);
+      return 2;
+    }
+    if (error instanceof Deno.errors.BrokenPipe) return 0;
+    await stderr.write(`${name}: ${(error as Error)?.message ?? error}\n`);
+    return 1;
+  } finally {
+    stderr.release();
+  }
+}

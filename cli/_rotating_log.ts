@@ -1,0 +1,168 @@
+// The logger's output file: the format by extension (formats/log_file.ts),
+// gzip for .gz, append, and python-can's SizedRotatingLogger rotation (the
+// full file is renamed <stem>_<YYYY-mm-ddTHHMMSS>_#<NNN><ext> and a new one
+// started under the original name). Operations run one after another, so a
+// periodic flush can run beside the writes.
+import type { CanFrame } from "../frame.ts";
+import { createLogWriter, logFormatOf } from "../formats/log_file.ts";
+import type { LogWriter } from "../formats/types.ts";
+
+/** Options of {@linkcode RotatingLog.open}. */
+export interface RotatingLogOptions {
+  /** Start a new file once the current one holds this many bytes; 0 never. */
+  maxBytes?: number;
+  /** Add to an existing file instead of replacing it. */
+  append?: boolean;
+}
+
+const pad = (n: number, width = 2) => String(n).padStart(width, "0");
+
+/** `%Y-%m-%dT%H%M%S` in local time, as python-can names rotated files. */
+function stamp(date: Date): string {
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T` +
+    `${pad(date.getHours())}${pad(date.getMinutes())}${pad(date.getSeconds())}`;
+}
+
+/** Splits `dir/trace.asc.gz` into `dir/`, `trace` and `.asc.gz`. */
+function splitName(path: string): [string, string, string] {
+  const slash = path.lastIndexOf("/") + 1;
+  const dir = path.slice(0, slash);
+  const name = path.slice(slash);
+  const { gzip } = logFormatOf(path);
+  const dots = gzip ? 2 : 1;
+  let cut = name.length;
+  for (let i = 0; i < dots; i++) cut = name.lastIndexOf(".", cut - 1);
+  return [dir, name.slice(0, cut), name.slice(cut)];
+}
+
+/** A byte sink that drops everything up to and including the first line end. */
+function withoutFirstLine(sink: WritableStream<Uint8Array>): WritableStream<Uint8Array> {
+  const writer = sink.getWriter();
+  let skipping = true;
+  return new WritableStream({
+    async write(chunk) {
+      if (skipping) {
+        const end = chunk.indexOf(10);
+        if (end < 0) return;
+        skipping = false;
+        chunk = chunk.subarray(end + 1);
+      }
+      if (chunk.length) await writer.write(chunk);
+    },
+    close: () => writer.close(),
+    abort: (reason) => writer.abort(reason),
+  });
+}
+
+function gzipped(sink: WritableStream<Uint8Array>): WritableStream<Uint8Array> {
+  const gzip = new CompressionStream("gzip");
+  const piping = gzip.readable.pipeTo(sink);
+  const writer = gzip.writable.getWriter();
+  return new WritableStream({
+    write: (chunk) => writer.write(chunk as Uint8Array<ArrayBuffer>),
+    async close() {
+      await writer.close();
+      await piping;
+    },
+    async abort(reason) {
+      await writer.abort(reason);
+      await piping.catch(() => {});
+    },
+  });
+}
+
+/** A log file that can rotate by size. */
+export class RotatingLog {
+  /** The file name given. */
+  readonly path: string;
+  /** Names the full files were renamed to, oldest first. */
+  readonly rotated: string[] = [];
+  #maxBytes: number;
+  #writer!: LogWriter;
+  #bytes = 0;
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  private constructor(path: string, options: RotatingLogOptions) {
+    this.path = path;
+    this.#maxBytes = options.maxBytes ?? 0;
+  }
+
+  /**
+   * Creates (or, with `append`, opens) the file.
+   * @throws {RangeError} For an unknown extension; the errors of `Deno.open()`.
+   */
+  static async open(path: string, options: RotatingLogOptions = {}): Promise<RotatingLog> {
+    logFormatOf(path);
+    const log = new RotatingLog(path, options);
+    await log.#start(options.append ?? false);
+    return log;
+  }
+
+  /** Bytes in the current file (what reached the disk so far). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  async #start(append: boolean): Promise<void> {
+    const { format, gzip } = logFormatOf(this.path);
+    const file = await Deno.open(this.path, {
+      write: true,
+      create: true,
+      append,
+      truncate: !append,
+    });
+    this.#bytes = append ? (await file.stat()).size : 0;
+    const disk = file.writable.getWriter();
+    let sink: WritableStream<Uint8Array> = new WritableStream({
+      write: async (chunk) => {
+        await disk.write(chunk);
+        this.#bytes += chunk.length;
+      },
+      close: () => disk.close(),
+      abort: (reason) => disk.abort(reason),
+    });
+    if (gzip) sink = gzipped(sink);
+    // python-can's CSVWriter writes the header only into an empty file.
+    if (format === "csv" && this.#bytes > 0) sink = withoutFirstLine(sink);
+    this.#writer = createLogWriter(format, sink);
+  }
+
+  #serial<T>(op: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(op);
+    this.#queue = result.catch(() => {});
+    return result;
+  }
+
+  /** Writes a frame, first starting a new file when the current one is full. */
+  write(frame: CanFrame): Promise<void> {
+    return this.#serial(async () => {
+      if (this.#maxBytes > 0 && this.#bytes >= this.#maxBytes) await this.#rotate();
+      await this.#writer.write(frame);
+    });
+  }
+
+  async #rotate(): Promise<void> {
+    await this.#writer.close();
+    const [dir, stem, ext] = splitName(this.path);
+    const count = pad(this.rotated.length, 3);
+    const target = `${dir}${stem}_${stamp(new Date())}_#${count}${ext}`;
+    await Deno.rename(this.path, target);
+    this.rotated.push(target);
+    await this.#start(false);
+  }
+
+  /** Hands the buffered frames to the file. */
+  flush(): Promise<void> {
+    return this.#serial(() => this.#closed ? Promise.resolve() : this.#writer.flush());
+  }
+
+  /** Flushes, writes the format's trailer and closes the file. */
+  close(): Promise<void> {
+    return this.#serial(async () => {
+      if (this.#closed) return;
+      this.#closed = true;
+      await this.#writer.close();
+    });
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * `dump`: a live view of a bus on the terminal in can-utils' `candump`
+ * layout, or `candump -L` lines with `-L`.
+ *
+ * ```sh
+ * deno run -A jsr:@canremote/server/dump -i remote -c ws://127.0.0.1:54701/
+ * ```
+ *
+ * @example Two frames from an in-process virtual bus, then stop (`-n 2`)
+ * ```ts
+ * import { main } from "./dump.ts";
+ * import { VirtualBus, VirtualNetwork } from "../virtual_bus.ts";
+ * import { createFrame } from "../frame.ts";
+ * const network = new VirtualNetwork();
+ * const chunks: Uint8Array[] = [];
+ * const done = main(["-i", "virtual", "-c", "vcan0", "-n", "2"], {
+ *   network, env: {}, configPath: [], stdout: new WritableStream({ write: (c) => void chunks.push(c) }),
+ * });
+ * while (network.channelSize("vcan0") === 0) await new Promise((r) => setTimeout(r, 10));
+ * await using peer = VirtualBus.open({ channel: "vcan0", network });
+ * await peer.send(createFrame({ arbitrationId: 0x123, isExtendedId: false, data: [0x11, 0x22] }));
+ * await peer.send(createFrame({ arbitrationId: 0x1f334455, isRemoteFrame: true, dlc: 3 }));
+ * if (await done !== 0) throw new Error();
+ * const text = chunks.map((c) => new TextDecoder().decode(c)).join("");
+ * if (text !== "  vcan0  123   [2]  11 22\n  vcan0  1F334455   [3]  remote request\n") throw new Error(text);
+ * ```
+ *
+ * @module
+ */
+
+import { stringifyCandump } from "../candump.ts";
+import type { CanFrame } from "../frame.ts";
+import { RemoteError } from "../errors.ts";
+import {
+  BUS_OPTIONS,
+  BUS_USAGE,
+  integerFlag,
+  openBus,
+  parse,
+  parseFilters,
+  runTool,
+  stopSignal,
+  TextWriter,
+  type ToolIo,
+  UsageError,
+} from "./_common.ts";
+
+export type { ToolIo } from "./_common.ts";
+
+/** The dump tool's help text. */
+export const USAGE: string = `Usage: dump [options]
+
+Shows the frames on a bus as candump does, until Ctrl-C.
+
+Options:
+  -L                      candump -L lines: (timestamp) channel frame, as canplayer reads them
+  -t a|A|d|z              timestamps: absolute, absolute with date, delta, zero-based
+  -n COUNT                stop after COUNT frames
+  -T MS                   stop when no frame came for MS milliseconds
+      --filter ID:MASK    show only matching frames (hex); repeat for several
+${BUS_USAGE}
+  -h, --help              this text
+
+Examples:
+  deno task dump -i remote -c ws://127.0.0.1:54701/
+  deno run -A jsr:@canremote/server/dump -i remote -c ws://pi:54701/ -L > trace.log
+  deno task dump -i socketcan -c vcan0 -t d --filter 7E8:7F8
+  deno task dump -n 10                    # interface and channel from ~/.canrc`;
+
+const OPTIONS = {
+  ...BUS_OPTIONS,
+  log: { type: "boolean", short: "L" },
+  timestamp: { type: "string", short: "t" },
+  count: { type: "string", short: "n" },
+  timeout: { type: "string", short: "T" },
+  filter: { type: "string", multiple: true },
+} as const;
+
+const hex = (n: number, width: number) => n.toString(16).toUpperCase().padStart(width, "0");
+
+/**
+ * Formats a frame as can-utils 2020.11's `sprint_long_canframe()` without
+ * view flags: `123   [2]  11 22`, `1F334455   [3]  remote request`,
+ * `123  [12]  ...` for CAN FD, and `ERRORFRAME` after an error frame's data.
+ */
+function longFrame(frame: CanFrame): string {
+  let text: string;
+  if (frame.isErrorFrame) text = hex((frame.arbitrationId | 0x20000000) >>> 0, 8);
+  else text = hex(frame.arbitrationId, frame.isExtendedId ? 8 : 3);
+  const length = frame.isRemoteFrame ? frame.dlc : frame.data.length;
+  if (!frame.isFd) {
+    text += `   [${length}] `;
+    if (frame.isRemoteFrame) return text + " remote request";
+  } else {
+    text += `  [${String(length).padStart(2, "0")}] `;
+  }
+  for (const byte of frame.data) text += " " + hex(byte, 2);
+  if (frame.isErrorFrame && length <= 8) text += "ERRORFRAME".padStart(3 * (8 - length) + 13);
+  return text;
+}
+
+function channelName(frame: CanFrame): string {
+  const channel = frame.channel;
+  if (typeof channel === "number") return `can${channel}`;
+  return channel || "vcan0";
+}
+
+const pad2 = (n: number) => String(n).padStart(2, "0");
+
+/** candump's `-t` prefixes. */
+class Stamper {
+  #mode: string;
+  #first: number | undefined;
+  #last: number | undefined;
+  constructor(mode: string) {
+    this.#mode = mode;
+  }
+  format(timestamp: number): string {
+    const split = (t: number): [number, number] => {
+      const s = Math.floor(t);
+      let us = Math.round((t - s) * 1e6);
+      if (us >= 1e6) us = 999999;
+      return [s, us];
+    };
+    switch (this.#mode) {
+      case "a": {
+        const [s, us] = split(timestamp);
+        return `(${String(s).padStart(10, "0")}.${String(us).padStart(6, "0")}) `;
+      }
+      case "A": {
+        const [s, us] = split(timestamp);
+        const d = new Date(s * 1000);
+        const date = `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ` +
+          `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+        return `(${date}.${String(us).padStart(6, "0")}) `;
+      }
+      default: {
+        const base = this.#mode === "z" ? (this.#first ??= timestamp) : (this.#last ?? timestamp);
+        this.#last = timestamp;
+        const [s, us] = split(Math.max(0, timestamp - base));
+        return `(${String(s).padStart(3, "0")}.${String(us).padStart(6, "0")}) `;
+      }
+    }
+  }
+}
+
+/**
+ * Runs the dump tool.
+ *
+ * @param args Command-line arguments, as {@linkcode USAGE} describes.
+ * @param io Output streams, stop signal and configuration sources; the process's by default.
+ * @returns The exit code: 0 after Ctrl-C, `-n` or `-T`, 1 on an error, 2 for bad arguments.
+ */
+export function main(args: string[], io: ToolIo = {}): Promise<number> {
+  return runTool("dump", io, async (stderr) => {
+    const { values, extra } = parse(args, OPTIONS, false);
+    const out = new TextWriter(io.stdout ?? Deno.stdout.writable);
+    try {
+      if (values.help) {
+        await out.write(USAGE + "\n");
+        return 0;
+      }
+      const mode = values.timestamp;
+      if (mode !== undefined && !["a", "A", "d", "z"].includes(mode)) {
+        throw new UsageError(`-t must be a, A, d or z, got "${mode}"`);
+      }
+      const limit = integerFlag("count", values.count);
+      const idleMs = integerFlag("timeout", values.timeout);
+      const canFilters = parseFilters(values.filter);
+      using stop = stopSignal(io);
+      await using bus = await openBus(values, extra, io, { canFilters, signal: stop });
+      const stamper = mode ? new Stamper(mode) : undefined;
+      let count = 0;
+      while (!stop.aborted && (limit === undefined || count < limit)) {
+        const signal = idleMs === undefined
+          ? stop
+          : AbortSignal.any([stop, AbortSignal.timeout(idleMs)]);
+        let frame: CanFrame;
+        try {
+          frame = await bus.receive({ signal });
+        } catch (error) {
+          if (signal.aborted) break;
+          if (error instanceof RemoteError) {
+            await stderr.write(`dump: the server reported: ${error.message}\n`);
+            continue;
+          }
+          throw error;
+        }
+        count++;
+        if (values.log) {
+          const { isRx: _, ...plain } = frame;
+          await out.write(stringifyCandump(plain) + "\n");
+        } else {
+          const prefix = stamper ? " " + stamper.format(frame.timestamp) : " ";
+          await out.write(`${prefix} ${channelName(frame)}  ${longFrame(frame)}\n`);
+        }
+      }
+      return 0;
+    } finally {
+      out.release();
+    }
+  });
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,140 @@
+/**
+ * `send`: sends frames written in can-utils' `cansend` syntax, once or
+ * periodically.
+ *
+ * ```sh
+ * deno run -A jsr:@canremote/server/send -i remote -c ws://127.0.0.1:54701/ 123#DEADBEEF
+ * ```
+ *
+ * @example Sending two frames on an in-process virtual bus
+ * ```ts
+ * import { main } from "./send.ts";
+ * import { VirtualBus, VirtualNetwork } from "../virtual_bus.ts";
+ * const network = new VirtualNetwork();
+ * await using listener = VirtualBus.open({ channel: "0", network });
+ * const code = await main(["-i", "virtual", "-c", "0", "123#DEADBEEF", "1F334455#R"], {
+ *   network, env: {}, configPath: [],
+ * });
+ * if (code !== 0 || listener.poll()?.data.length !== 4 || !listener.poll()?.isRemoteFrame) {
+ *   throw new Error();
+ * }
+ * ```
+ *
+ * @module
+ */
+
+import type { PeriodicTask } from "../bus.ts";
+import { parseCansend, stringifyCansend } from "../candump.ts";
+import type { CanFrame } from "../frame.ts";
+import {
+  BUS_OPTIONS,
+  BUS_USAGE,
+  numberFlag,
+  openBus,
+  parse,
+  runTool,
+  sleep,
+  stopSignal,
+  TextWriter,
+  type ToolIo,
+  UsageError,
+} from "./_common.ts";
+
+export type { ToolIo } from "./_common.ts";
+
+/** The send tool's help text. */
+export const USAGE: string = `Usage: send [options] FRAME...
+
+Sends each FRAME, in order, in cansend syntax:
+  123#DEADBEEF          standard id 123, 4 data bytes
+  1F334455#11.22.33     extended id (8 digits), dots allowed between bytes
+  123#R  123#R8         remote frame, with an optional DLC
+  123##1AABBCCDD        CAN FD: ## then a flags digit (1 = bit rate switch, 2 = ESI)
+  20000080#0000000000000000   error frame (CAN_ERR_FLAG set in the id)
+
+Options:
+      --periodic MS       send the frames every MS milliseconds until Ctrl-C
+                          (one periodic task per frame; their ids must differ)
+      --duration SECONDS  with --periodic: stop after SECONDS
+  -v, --verbose           print each frame as it is sent
+${BUS_USAGE}
+  -h, --help              this text
+
+Examples:
+  deno task send -i remote -c ws://127.0.0.1:54701/ 123#DEADBEEF
+  deno run -A jsr:@canremote/server/send -i socketcan -c vcan0 123#11 124#22 1F334455#R
+  deno task send -i remote -c ws://pi:54701/ --periodic 100 100#0102030405060708
+  deno task send --periodic 10 --duration 5 7DF#0201000000000000   # bus from ~/.canrc`;
+
+const OPTIONS = {
+  ...BUS_OPTIONS,
+  periodic: { type: "string" },
+  duration: { type: "string" },
+  verbose: { type: "boolean", short: "v" },
+} as const;
+
+/**
+ * Runs the send tool.
+ *
+ * @param args Command-line arguments, as {@linkcode USAGE} describes.
+ * @param io Output streams, stop signal and configuration sources; the process's by default.
+ * @returns The exit code: 0 once sent, 1 on an error, 2 for bad arguments or frames.
+ */
+export function main(args: string[], io: ToolIo = {}): Promise<number> {
+  return runTool("send", io, async () => {
+    const { values, positionals, extra } = parse(args, OPTIONS, true);
+    if (values.help) {
+      const out = new TextWriter(io.stdout ?? Deno.stdout.writable);
+      await out.write(USAGE + "\n");
+      out.release();
+      return 0;
+    }
+    if (positionals.length === 0) {
+      throw new UsageError("give at least one frame, such as 123#DEADBEEF");
+    }
+    const frames: CanFrame[] = positionals.map((text) => {
+      try {
+        return parseCansend(text);
+      } catch (error) {
+        throw new UsageError((error as Error).message);
+      }
+    });
+    const periodMs = numberFlag("periodic", values.periodic, 1);
+    const duration = numberFlag("duration", values.duration, 0);
+    if (duration !== undefined && periodMs === undefined) {
+      throw new UsageError("--duration goes with --periodic");
+    }
+    if (periodMs !== undefined) {
+      const ids = new Set(frames.map((f) => `${f.isExtendedId}:${f.arbitrationId}`));
+      if (ids.size !== frames.length) {
+        throw new UsageError("periodic frames need different ids: a task is named by its id");
+      }
+    }
+    using stop = stopSignal(io);
+    await using bus = await openBus(values, extra, io, { signal: stop });
+    const out = values.verbose ? new TextWriter(io.stdout ?? Deno.stdout.writable) : undefined;
+    try {
+      if (periodMs === undefined) {
+        for (const frame of frames) {
+          await bus.send(frame);
+          await out?.write(stringifyCansend(frame) + "\n");
+        }
+        return 0;
+      }
+      const tasks: PeriodicTask[] = frames.map((frame) =>
+        bus.sendPeriodic(frame, periodMs / 1000, duration === undefined ? {} : { duration })
+      );
+      for (const frame of frames) {
+        await out?.write(`${stringifyCansend(frame)} every ${periodMs} ms\n`);
+      }
+      if (duration === undefined) await sleep(Infinity, stop);
+      else await sleep(duration, stop);
+      for (const task of tasks) task.stop();
+      return 0;
+    } finally {
+      out?.release();
+    }
+  });
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
