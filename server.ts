@@ -17,6 +17,7 @@
 
 import { type Backend, VirtualBackend } from "./_server/backend.ts";
 import { CanBridge } from "./_server/bridge.ts";
+import { SocketCanBackend } from "./_server/socketcan_backend.ts";
 import type { Limits } from "./_server/limits.ts";
 import { DEFAULT_PORT } from "./protocol.ts";
 import { main } from "./_server/cli.ts";
@@ -123,6 +124,11 @@ export async function serve(options: ServeOptions = {}): Promise<CanServer> {
 async function createBackend(options: ServeOptions): Promise<Backend> {
   const name = options.interface ?? "virtual";
   if (name === "virtual") return new VirtualBackend(options.channels ?? ["0"]);
+  if (name === "socketcan") {
+    return SocketCanBackend.create((options.channels ?? ["can0"]).map(String), {
+      bitrate: options.bitrate,
+    });
+  }
   throw new RangeError(`Unknown interface "${name}": use virtual or socketcan`);
 }
 
