@@ -54,6 +54,7 @@ Shows the frames on a bus as candump does, until Ctrl-C.
 
 Options:
   -L                      candump -L lines: (timestamp) channel frame, as canplayer reads them
+  -a                      the data as ASCII too
   -t a|A|d|z              timestamps: absolute, absolute with date, delta, zero-based
   -n COUNT                stop after COUNT frames
   -T MS                   stop when no frame came for MS milliseconds
@@ -70,6 +71,7 @@ Examples:
 const OPTIONS = {
   ...BUS_OPTIONS,
   log: { type: "boolean", short: "L" },
+  ascii: { type: "boolean", short: "a" },
   timestamp: { type: "string", short: "t" },
   count: { type: "string", short: "n" },
   timeout: { type: "string", short: "T" },
@@ -78,15 +80,24 @@ const OPTIONS = {
 
 const hex = (n: number, width: number) => n.toString(16).toUpperCase().padStart(width, "0");
 
+/** candump's view flags. */
+interface View {
+  /** Standard ids indented to line up with extended ones (set once one was seen). */
+  indent: boolean;
+  /** The data as ASCII after the bytes (`-a`). */
+  ascii: boolean;
+}
+
 /**
- * Formats a frame as can-utils 2020.11's `sprint_long_canframe()` without
- * view flags: `123   [2]  11 22`, `1F334455   [3]  remote request`,
- * `123  [12]  ...` for CAN FD, and `ERRORFRAME` after an error frame's data.
+ * Formats a frame as can-utils 2020.11's `sprint_long_canframe()`:
+ * `123   [2]  11 22`, `1F334455   [3]  remote request`, `123  [12]  ...`
+ * for CAN FD, `ERRORFRAME` after an error frame's data.
  */
-function longFrame(frame: CanFrame): string {
+function longFrame(frame: CanFrame, view: View): string {
   let text: string;
   if (frame.isErrorFrame) text = hex((frame.arbitrationId | 0x20000000) >>> 0, 8);
-  else text = hex(frame.arbitrationId, frame.isExtendedId ? 8 : 3);
+  else if (frame.isExtendedId) text = hex(frame.arbitrationId, 8);
+  else text = (view.indent ? "     " : "") + hex(frame.arbitrationId, 3);
   const length = frame.isRemoteFrame ? frame.dlc : frame.data.length;
   if (!frame.isFd) {
     text += `   [${length}] `;
@@ -95,7 +106,15 @@ function longFrame(frame: CanFrame): string {
     text += `  [${String(length).padStart(2, "0")}] `;
   }
   for (const byte of frame.data) text += " " + hex(byte, 2);
-  if (frame.isErrorFrame && length <= 8) text += "ERRORFRAME".padStart(3 * (8 - length) + 13);
+  if (length > 8) return text;
+  if (frame.isErrorFrame) return text + "ERRORFRAME".padStart(3 * (8 - length) + 13);
+  if (view.ascii) {
+    const chars = Array.from(
+      frame.data,
+      (b) => b > 0x1f && b < 0x7f ? String.fromCharCode(b) : ".",
+    );
+    text += "'".padStart(3 * (8 - length) + 4) + chars.join("") + "'";
+  }
   return text;
 }
 
@@ -171,6 +190,7 @@ export function main(args: string[], io: ToolIo = {}): Promise<number> {
       await using bus = await openBus(values, extra, io, { canFilters, signal: stop });
       const stamper = mode ? new Stamper(mode) : undefined;
       let count = 0;
+      const view: View = { indent: false, ascii: values.ascii ?? false };
       while (!stop.aborted && (limit === undefined || count < limit)) {
         const signal = idleMs === undefined
           ? stop
@@ -191,8 +211,10 @@ export function main(args: string[], io: ToolIo = {}): Promise<number> {
           const { isRx: _, ...plain } = frame;
           await out.write(stringifyCandump(plain) + "\n");
         } else {
+          // As candump: once an extended id was seen, standard ids are indented.
+          if (frame.isExtendedId && !frame.isErrorFrame) view.indent = true;
           const prefix = stamper ? " " + stamper.format(frame.timestamp) : " ";
-          await out.write(`${prefix} ${channelName(frame)}  ${longFrame(frame)}\n`);
+          await out.write(`${prefix} ${channelName(frame)}  ${longFrame(frame, view)}\n`);
         }
       }
       return 0;

@@ -11,6 +11,7 @@ import {
   rc,
 } from "../config.ts";
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
+import { requires } from "./_requires.ts";
 
 const PYTHON = "/usr/bin/python3";
 
@@ -186,29 +187,33 @@ async function python(jobs: { env: Record<string, string>; given: unknown; conte
   );
 }
 
-Deno.test("loadConfig gives what python-can's load_config gives, and refuses what it refuses", async () => {
-  const homes: string[] = [];
-  try {
-    const cases: Case[] = [
-      ...CASES,
-      ...BAD_FILES.map(([text], i) => ({ name: `bad file ${i}`, files: { ".canrc": text } })),
-    ];
-    for (const c of cases) homes.push(await makeHome(c.files));
-    const expected = await python(cases.map((c, i) => ({
-      env: { HOME: homes[i], ...c.env },
-      given: c.given ?? {},
-      context: c.context ?? null,
-    })));
-    for (const [i, c] of cases.entries()) assertEquals(ours(homes[i], c), expected[i], c.name);
-    // Spot checks that the comparison compares something.
-    assertEquals(expected[0], {
-      config: { channel: "ws://myhostname:54701/", interface: "remote" },
-    });
-    assertEquals((expected[3] as { config: Record<string, unknown> }).config.channel, "lab");
-  } finally {
-    for (const home of homes) await Deno.remove(home, { recursive: true });
-  }
-});
+Deno.test(
+  "loadConfig gives what python-can's load_config gives, and refuses what it refuses",
+  requires("python3-can"),
+  async () => {
+    const homes: string[] = [];
+    try {
+      const cases: Case[] = [
+        ...CASES,
+        ...BAD_FILES.map(([text], i) => ({ name: `bad file ${i}`, files: { ".canrc": text } })),
+      ];
+      for (const c of cases) homes.push(await makeHome(c.files));
+      const expected = await python(cases.map((c, i) => ({
+        env: { HOME: homes[i], ...c.env },
+        given: c.given ?? {},
+        context: c.context ?? null,
+      })));
+      for (const [i, c] of cases.entries()) assertEquals(ours(homes[i], c), expected[i], c.name);
+      // Spot checks that the comparison compares something.
+      assertEquals(expected[0], {
+        config: { channel: "ws://myhostname:54701/", interface: "remote" },
+      });
+      assertEquals((expected[3] as { config: Record<string, unknown> }).config.channel, "lab");
+    } finally {
+      for (const home of homes) await Deno.remove(home, { recursive: true });
+    }
+  },
+);
 
 Deno.test("a malformed file is named with its line and problem", async () => {
   for (const [text, line, problem] of BAD_FILES) {
