@@ -49,6 +49,7 @@ import {
   TextWriter,
   type ToolIo,
   unclosable,
+  UsageError,
 } from "./_common.ts";
 import { RotatingLog } from "./_rotating_log.ts";
 
@@ -136,7 +137,7 @@ export function main(args: string[], io: ToolIo = {}): Promise<number> {
     }
     const fileName = values.file_name ?? values["file-name"];
     const maxBytes = integerFlag("file_size", values.file_size ?? values["file-size"], true);
-    if (maxBytes && !fileName) throw new Error("--file_size needs --file_name");
+    if (maxBytes && !fileName) throw new UsageError("--file_size needs --file_name");
     const canFilters = parseFilters(values.filter);
     using stop = stopSignal(io);
     const bus = await openBus(values, extra, io, { canFilters, signal: stop });
