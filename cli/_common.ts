@@ -130,12 +130,19 @@ export function integerFlag(
   return Number(match[1]) * scale;
 }
 
-/** Parses a number flag (seconds, factors). */
-export function numberFlag(name: string, value: string | undefined, min = 0): number | undefined {
+/** Parses a number flag (seconds, factors) of at least `min`, or above it when `above` is set. */
+export function numberFlag(
+  name: string,
+  value: string | undefined,
+  min = 0,
+  above = false,
+): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n) || n < min) {
-    throw new UsageError(`--${name} must be a number of at least ${min}, got "${value}"`);
+  if (value.trim() === "" || !Number.isFinite(n) || n < min || (above && n === min)) {
+    throw new UsageError(
+      `--${name} must be a number ${above ? "above" : "of at least"} ${min}, got "${value}"`,
+    );
   }
   return n;
 }

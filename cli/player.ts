@@ -112,7 +112,7 @@ export function main(args: string[], io: ToolIo = {}): Promise<number> {
       timestamps: !(values["ignore-timestamps"] || values.ignore_timestamps),
       gap: numberFlag("gap", values.gap) ?? 0.0001,
       skip: numberFlag("skip", values.skip) ?? 86400,
-      speed: numberFlag("speed", values.speed, Number.MIN_VALUE) ?? 1,
+      speed: numberFlag("speed", values.speed, 0, true) ?? 1,
     };
     const errorFrames = values["error-frames"] || values.error_frames;
     await Deno.stat(path); // a missing file is reported before connecting
