@@ -1,0 +1,128 @@
+// The send tool against a real server: cansend frames arrive as written,
+// periodic sending starts and stops, bad input is refused, and a process
+// takes its bus from ~/.canrc.
+import { main } from "../cli/send.ts";
+import { parseCansend } from "../candump.ts";
+import { assert, assertEquals } from "./_assert.ts";
+import { capture, shape, startServer } from "./_cli.ts";
+
+const SEND = new URL("../cli/send.ts", import.meta.url).pathname;
+
+const TEXTS = [
+  "123#DEADBEEF",
+  "1F334455#11.22.33",
+  "7DF#R2",
+  "456##3112233445566778899AABBCC",
+  "20000004#0004000000000000",
+  "000#",
+];
+
+async function send(url: string, args: string[]): Promise<[number, string]> {
+  const err = capture();
+  const code = await main(["-i", "remote", "-c", url, ...args], {
+    stderr: err.stream,
+    env: {},
+    configPath: [],
+  });
+  return [code, err.text()];
+}
+
+Deno.test("send puts each frame on the bus, in order, as cansend would", async () => {
+  await using test = await startServer();
+  await using peer = test.peer();
+  const out = capture();
+  const code = await main(["-i", "remote", "-c", test.url, "-v", ...TEXTS], {
+    stdout: out.stream,
+    env: {},
+    configPath: [],
+  });
+  assertEquals(code, 0);
+  for (const text of TEXTS) {
+    const frame = await peer.receive({ signal: AbortSignal.timeout(2000) });
+    assertEquals(shape(frame), shape(parseCansend(text)), text);
+  }
+  assertEquals(out.text().split("\n")[0], "123#DEADBEEF");
+});
+
+Deno.test("--periodic sends until --duration, then stops", async () => {
+  await using test = await startServer();
+  await using peer = test.peer();
+  const [code, text] = await send(test.url, [
+    "--periodic",
+    "20",
+    "--duration",
+    "0.3",
+    "100#01",
+    "101#02",
+  ]);
+  assertEquals(code, 0, text);
+  await new Promise((resolve) => setTimeout(resolve, 150)); // frames still on their way
+  const ids: number[] = [];
+  for (let frame; (frame = peer.poll()) !== undefined;) ids.push(frame.arbitrationId);
+  const count = (id: number) => ids.filter((x) => x === id).length;
+  assert(count(0x100) >= 3 && count(0x101) >= 3 && ids.length <= 40, ids.join());
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  let after = 0;
+  while (peer.poll()) after++;
+  assertEquals(after, 0, "still sending after the tool ended");
+});
+
+Deno.test("--periodic without --duration runs until stopped", async () => {
+  await using test = await startServer();
+  await using peer = test.peer();
+  const stop = new AbortController();
+  const done = main(["-i", "remote", "-c", test.url, "--periodic", "10", "7FF#AA"], {
+    signal: stop.signal,
+    stderr: new WritableStream(),
+    env: {},
+    configPath: [],
+  });
+  let count = 0;
+  while (count < 5) {
+    await peer.receive({ signal: AbortSignal.timeout(2000) });
+    count++;
+  }
+  stop.abort();
+  assertEquals(await done, 0);
+});
+
+Deno.test("bad frames and flags are refused before connecting", async () => {
+  await using test = await startServer();
+  let [code, text] = await send(test.url, ["123#GG"]);
+  assertEquals(code, 2);
+  assert(text.includes('"123#GG"'), text);
+  [code, text] = await send(test.url, ["800#00"]);
+  assertEquals(code, 2);
+  assert(text.includes("7FF"), text);
+  [code, text] = await send(test.url, ["--periodic", "10", "100#01", "100#02"]);
+  assertEquals(code, 2);
+  assert(text.includes("different ids"), text);
+  [code, text] = await send(test.url, ["--duration", "1", "100#01"]);
+  assertEquals(code, 2);
+  [code, text] = await send(test.url, []);
+  assertEquals(code, 2);
+  assert(text.includes("give at least one frame"), text);
+  assertEquals(test.network.channelSize("0"), 0);
+});
+
+Deno.test("a send process takes interface and channel from ~/.canrc, and --context picks a section", async () => {
+  await using test = await startServer();
+  await using peer = test.peer();
+  const home = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${home}/.canrc`,
+      `[default]\ninterface = socketcan\nchannel = can9\n\n[lab]\ninterface = remote\nchannel = ${test.url}\n`,
+    );
+    const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", SEND, "--context", "lab", "123#0102", "1F334455#R"],
+      env: { HOME: home, NO_COLOR: "1" },
+      stdout: "null",
+    }).output();
+    assertEquals(code, 0, new TextDecoder().decode(stderr));
+    assertEquals((await peer.receive({ signal: AbortSignal.timeout(2000) })).arbitrationId, 0x123);
+    assert((await peer.receive({ signal: AbortSignal.timeout(2000) })).isRemoteFrame);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
