@@ -324,3 +324,31 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "can-utils reads the logger's .log files: log2long shows every frame",
+  requires("can-utils"),
+  async () => {
+    await using test = await startServer();
+    const dir = await Deno.makeTempDir();
+    try {
+      const path = `${dir}/trace.log`;
+      const logger = runLogger(["-i", "remote", "-c", test.url, "-f", path]);
+      await test.clients(1);
+      await using peer = test.peer();
+      for (const frame of FRAMES) await peer.send(frame);
+      await stopAll([logger], FRAMES.length);
+      const child = new Deno.Command("sh", {
+        args: ["-c", `log2long < "${path}"`],
+        stdout: "piped",
+      });
+      const lines = new TextDecoder().decode((await child.output()).stdout).trimEnd().split("\n");
+      assertEquals(lines.length, FRAMES.length);
+      const ids = lines.map((line) => line.trim().split(/\s+/)[2]);
+      assertEquals(ids, ["123", "1F334455", "7DF", "000", "456", "18FEF100"]);
+      assert(lines[5].includes("[64]  FF FE FD"), lines[5]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
