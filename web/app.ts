@@ -1,0 +1,502 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+/**
+ * The canremote web page: connects back to the server it came from with
+ * `RemoteBus`, records the traffic and shows it per ID and as a trace, with
+ * filters, transmit, statistics and export.
+ *
+ * Frames are counted into the models as they arrive (bounded structures);
+ * the DOM is updated at most once per animation frame and holds only the
+ * rows in view. Bus data is only ever written as text.
+ *
+ * Built into `web/app.bundle.js` by `deno task build:web` (web/build.ts).
+ *
+ * @module
+ */
+
+import { BusClosedError } from "../errors.ts";
+import type { CanFrame } from "../frame.ts";
+import { RemoteBus, type RemoteBusState } from "../client.ts";
+import { byId, download, setText } from "./_dom.ts";
+import { frameDuration } from "./bus_load.ts";
+import { formatCount, type TimeMode } from "./format.ts";
+import { compileFilter, FRAME_KINDS, type FrameKind, type FramePredicate } from "./frame_filter.ts";
+import { IdTable, rowsToCsv, type SortKey } from "./id_table.ts";
+import { IdView } from "./id_view.ts";
+import { logChannelName, toCandumpLog } from "./log_export.ts";
+import { drawSparkline, type Sample } from "./sparkline.ts";
+import { TraceStore } from "./trace_store.ts";
+import { TraceView } from "./trace_view.ts";
+import { TransmitPanel } from "./transmit_panel.ts";
+
+/** A channel as `/api/channels` lists it. */
+interface Channel {
+  name: string;
+  path: string;
+  bitrate: number | null;
+}
+
+type PageState = RemoteBusState | "offline";
+
+const DEFAULT_BITRATE = 500_000;
+const DEFAULT_DATA_BITRATE = 2_000_000;
+/** Statistics samples kept for the chart: one per tick, a minute in all. */
+const HISTORY = 120;
+const TICK_MS = 500;
+
+const store = new TraceStore(200_000);
+const table = new IdTable(4096);
+const stats = {
+  received: 0,
+  errorFrames: 0,
+  sent: 0,
+  renders: 0,
+  maxStallMs: 0,
+  fps: 0,
+  load: 0,
+  droppedBase: 0,
+};
+const samples: Sample[] = [];
+let windowFrames = 0;
+let windowBusTime = 0;
+let paused = false;
+let start = NaN;
+let filter: FramePredicate | null = null;
+
+let channels: Channel[] = [];
+let channel: Channel | undefined;
+let bus: RemoteBus | undefined;
+let pageState: PageState = "connecting";
+let session = 0;
+
+const ui = {
+  channel: byId<HTMLSelectElement>("channel"),
+  channelBox: byId("channel-box"),
+  state: byId("state"),
+  info: byId("info"),
+  reconnect: byId<HTMLButtonElement>("reconnect"),
+  bitrate: byId<HTMLInputElement>("bitrate"),
+  dataBitrate: byId<HTMLInputElement>("data-bitrate"),
+  pause: byId<HTMLButtonElement>("pause"),
+  clear: byId<HTMLButtonElement>("clear"),
+  timeMode: byId<HTMLSelectElement>("time-mode"),
+  layout: byId<HTMLSelectElement>("layout"),
+  ids: byId<HTMLInputElement>("filter-ids"),
+  search: byId<HTMLInputElement>("search"),
+  standard: byId<HTMLInputElement>("k-std"),
+  extended: byId<HTMLInputElement>("k-ext"),
+  saveLog: byId<HTMLButtonElement>("save-log"),
+  saveCsv: byId<HTMLButtonElement>("save-csv"),
+  follow: byId<HTMLButtonElement>("follow"),
+  idsCount: byId("ids-count"),
+  traceCount: byId("trace-count"),
+  main: byId("main"),
+  fps: byId("st-fps"),
+  load: byId("st-load"),
+  loadBar: byId("st-load-bar"),
+  errors: byId("st-errors"),
+  dropped: byId("st-dropped"),
+  received: byId("st-received"),
+  recorded: byId("st-recorded"),
+  sent: byId("st-sent"),
+  spark: byId<HTMLCanvasElement>("spark"),
+  notice: byId("notice"),
+  pausedBadge: byId("paused"),
+};
+
+let renderPending = false;
+const scheduleRender = () => {
+  if (renderPending) return;
+  renderPending = true;
+  requestAnimationFrame(render);
+};
+
+const traceView = new TraceView(byId("trace-view"), store, scheduleRender);
+const idView = new IdView(byId("ids-view"), table, scheduleRender);
+const transmit = new TransmitPanel({
+  bus: () => bus,
+  sent: () => {
+    stats.sent++;
+  },
+});
+
+function notice(text: string): void {
+  const time = new Date().toLocaleTimeString();
+  ui.notice.textContent = `${time}  ${text}`;
+  ui.notice.title = text;
+}
+
+// --- receiving ---------------------------------------------------------
+
+function bitrates(): [number, number] {
+  const nominal = Number(ui.bitrate.value);
+  const data = Number(ui.dataBitrate.value);
+  return [nominal > 0 ? nominal : DEFAULT_BITRATE, data > 0 ? data : DEFAULT_DATA_BITRATE];
+}
+let [nominalRate, dataRate] = bitrates();
+
+function ingest(frame: CanFrame): void {
+  stats.received++;
+  if (frame.isErrorFrame) stats.errorFrames++;
+  windowFrames++;
+  windowBusTime += frameDuration(frame, nominalRate, dataRate);
+  if (paused) return;
+  if (Number.isNaN(start)) {
+    start = frame.timestamp;
+    traceView.start = idView.start = start;
+  }
+  store.push(frame);
+  table.update(frame, performance.now());
+  scheduleRender();
+}
+
+async function pump(target: RemoteBus): Promise<void> {
+  while (bus === target) {
+    try {
+      ingest(await target.receive());
+      // Everything that arrived meanwhile, without a promise per frame.
+      for (let frame = target.poll(); frame !== undefined; frame = target.poll()) ingest(frame);
+    } catch (error) {
+      if (error instanceof BusClosedError) return;
+      notice((error as Error).message ?? String(error));
+    }
+  }
+}
+
+// --- connection --------------------------------------------------------
+
+function setState(state: PageState, detail = ""): void {
+  pageState = state;
+  ui.state.dataset.state = state;
+  setText(ui.state, state);
+  ui.state.title = detail;
+  ui.reconnect.hidden = state !== "closed";
+  document.title = `canremote \u2013 ${channel?.name ?? ""} (${state})`;
+}
+
+async function loadChannels(): Promise<void> {
+  const response = await fetch("/api/channels", { cache: "no-store" });
+  if (!response.ok) throw new Error(`GET /api/channels: HTTP ${response.status}`);
+  const body = await response.json() as { channels: Channel[] };
+  channels = body.channels;
+  const options = channels.map((c) => {
+    const option = document.createElement("option");
+    option.value = c.name;
+    option.textContent = c.name;
+    return option;
+  });
+  ui.channel.replaceChildren(...options);
+  if (channel) ui.channel.value = channel.name;
+  ui.channelBox.hidden = channels.length < 2;
+  showBitrate();
+}
+
+function showBitrate(): void {
+  const fixed = channels.find((c) => c.name === channel?.name)?.bitrate ?? null;
+  ui.bitrate.readOnly = fixed !== null;
+  ui.bitrate.title = fixed !== null ? "Set by the server" : "Bit rate for the bus load estimate";
+  if (fixed !== null) ui.bitrate.value = String(fixed);
+  [nominalRate, dataRate] = bitrates();
+}
+
+function webSocketUrl(path: string): string {
+  const url = new URL(path, location.href);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  url.search = url.hash = "";
+  return url.href;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function connect(name?: string): Promise<void> {
+  const mine = ++session;
+  const old = bus;
+  bus = undefined;
+  if (old) await old.close();
+  transmit.refresh();
+  const next = channels.find((c) => c.name === name) ?? channels[0] ??
+    { name: "", path: "/", bitrate: null };
+  if (channel && next.name !== channel.name) clearAll();
+  channel = next;
+  ui.channel.value = channel.name;
+  const url = new URL(location.href);
+  if (channel.name && channel.path !== "/") url.searchParams.set("channel", channel.name);
+  else url.searchParams.delete("channel");
+  history.replaceState(null, "", url);
+  showBitrate();
+  setState("connecting");
+  for (let attempt = 0; mine === session; attempt++) {
+    try {
+      const opened = await RemoteBus.connect(webSocketUrl(channel.path), {
+        receiveOwnMessages: true,
+        reconnect: { initialDelay: 250, maxDelay: 2000 },
+      });
+      if (mine !== session) return void opened.close();
+      bus = opened;
+      break;
+    } catch (error) {
+      const delay = Math.min(500 * 2 ** attempt, 5000);
+      setState("offline", (error as Error).message);
+      notice(`Cannot connect: ${(error as Error).message}; retrying in ${delay / 1000} s`);
+      await sleep(delay);
+    }
+  }
+  const current = bus;
+  if (!current) return;
+  current.addEventListener("statechange", (event) => {
+    if (bus !== current) return;
+    const { state, error } = event.detail;
+    setState(state, error instanceof Error ? error.message : "");
+    if (state === "reconnecting") notice(`Connection lost: ${(error as Error)?.message ?? ""}`);
+    if (state === "open") {
+      notice("Reconnected");
+      loadChannels().catch(() => {});
+    }
+    if (state === "closed" && error) notice(`Closed: ${(error as Error).message}`);
+  });
+  current.addEventListener("dropped", (event) => {
+    notice(`The server dropped ${event.detail.count} frames: this page read too slowly`);
+  });
+  setState(current.state);
+  setText(ui.info, current.channelInfo);
+  ui.info.title = `${current.channelInfo} (${current.protocol})`;
+  pump(current);
+}
+
+// --- rendering ---------------------------------------------------------
+
+function render(): void {
+  renderPending = false;
+  stats.renders++;
+  const now = performance.now();
+  idView.render(now);
+  traceView.render();
+  setText(ui.idsCount, `${formatCount(idView.rows.length)} of ${formatCount(table.size)} IDs`);
+  setText(ui.traceCount, `${formatCount(store.shown)} of ${formatCount(store.size)} frames`);
+  ui.follow.setAttribute("aria-pressed", String(traceView.list.follow));
+}
+
+function tick(): void {
+  const now = performance.now();
+  const seconds = Math.max(0.001, (now - lastTick) / 1000);
+  lastTick = now;
+  stats.fps = windowFrames / seconds;
+  stats.load = windowBusTime / seconds;
+  windowFrames = 0;
+  windowBusTime = 0;
+  samples.push({ fps: stats.fps, load: stats.load });
+  if (samples.length > HISTORY) samples.shift();
+  setText(ui.fps, formatCount(stats.fps));
+  setText(ui.load, `${(stats.load * 100).toFixed(1)} %`);
+  ui.loadBar.style.width = `${Math.min(100, stats.load * 100).toFixed(1)}%`;
+  ui.loadBar.dataset.level = stats.load > 0.8 ? "high" : stats.load > 0.5 ? "mid" : "low";
+  setText(ui.errors, formatCount(stats.errorFrames));
+  setText(ui.dropped, formatCount(dropped()));
+  setText(ui.received, formatCount(stats.received));
+  setText(ui.recorded, formatCount(store.size));
+  setText(ui.sent, formatCount(stats.sent));
+  drawSparkline(ui.spark, samples, HISTORY);
+  transmit.refresh();
+  scheduleRender(); // ages the changed-byte highlights
+}
+let lastTick = performance.now();
+
+function dropped(): number {
+  return (bus?.dropped ?? 0) - stats.droppedBase;
+}
+
+function clearAll(): void {
+  store.clear();
+  table.clear();
+  start = NaN;
+  stats.received = stats.errorFrames = stats.sent = 0;
+  stats.droppedBase = bus?.dropped ?? 0;
+  samples.length = 0;
+  windowFrames = 0;
+  windowBusTime = 0;
+  traceView.list.follow = true;
+  scheduleRender();
+}
+
+// --- controls ----------------------------------------------------------
+
+function applyFilter(): void {
+  const kinds = FRAME_KINDS.filter((k) => byId<HTMLInputElement>(`k-${k}`).checked);
+  try {
+    filter = compileFilter({
+      ids: ui.ids.value,
+      kinds: kinds as FrameKind[],
+      standard: ui.standard.checked,
+      extended: ui.extended.checked,
+      search: ui.search.value,
+    });
+    ui.ids.removeAttribute("aria-invalid");
+    ui.ids.title = "Hex ids: 123, ranges 100-1FF, id/mask 7E0/7F8, !id to hide";
+  } catch (error) {
+    ui.ids.setAttribute("aria-invalid", "true");
+    ui.ids.title = (error as Error).message;
+    return;
+  }
+  store.setFilter(filter);
+  idView.setFilter(filter);
+  scheduleRender();
+}
+
+let filterTimer: ReturnType<typeof setTimeout> | undefined;
+for (const input of [ui.ids, ui.search]) {
+  input.addEventListener("input", () => {
+    clearTimeout(filterTimer);
+    filterTimer = setTimeout(applyFilter, 120);
+  });
+}
+for (const kind of [...FRAME_KINDS, "std", "ext"]) {
+  byId(`k-${kind}`).addEventListener("change", applyFilter);
+}
+
+ui.pause.addEventListener("click", () => {
+  paused = !paused;
+  ui.pause.setAttribute("aria-pressed", String(paused));
+  setText(ui.pause, paused ? "Resume" : "Pause");
+  ui.pausedBadge.hidden = !paused;
+});
+ui.clear.addEventListener("click", clearAll);
+ui.follow.addEventListener("click", () => {
+  traceView.list.follow = !traceView.list.follow;
+  if (traceView.list.follow) traceView.list.scrollToEnd();
+  scheduleRender();
+});
+ui.timeMode.addEventListener("change", () => {
+  traceView.timeMode = idView.timeMode = ui.timeMode.value as TimeMode;
+  scheduleRender();
+});
+ui.layout.addEventListener("change", () => {
+  ui.main.dataset.layout = ui.layout.value;
+  scheduleRender();
+});
+for (const input of [ui.bitrate, ui.dataBitrate]) {
+  input.addEventListener("change", () => [nominalRate, dataRate] = bitrates());
+}
+ui.channel.addEventListener("change", () => void connect(ui.channel.value));
+ui.reconnect.addEventListener("click", () => void connect(channel?.name));
+
+for (const button of document.querySelectorAll<HTMLButtonElement>("[data-sort]")) {
+  button.addEventListener("click", () => {
+    const key = button.dataset.sort as SortKey;
+    if (idView.sortKey === key) idView.descending = !idView.descending;
+    else {
+      idView.sortKey = key;
+      idView.descending = key === "count" || key === "last";
+    }
+    for (const other of document.querySelectorAll<HTMLElement>("[data-sort]")) {
+      other.setAttribute(
+        "aria-sort",
+        other.dataset.sort === key ? (idView.descending ? "descending" : "ascending") : "none",
+      );
+    }
+    idView.invalidate();
+    scheduleRender();
+  });
+}
+
+function stamp(): string {
+  const d = new Date();
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}${two(d.getMonth() + 1)}${two(d.getDate())}-${two(d.getHours())}${
+    two(d.getMinutes())
+  }${two(d.getSeconds())}`;
+}
+
+function exportLog(): string {
+  return toCandumpLog(store.shownFrames(), logChannelName(channel?.name || "0"));
+}
+
+function exportCsv(): string {
+  idView.render(performance.now());
+  return rowsToCsv(idView.rows);
+}
+
+ui.saveLog.addEventListener("click", () => {
+  download(`candump-${stamp()}.log`, exportLog(), "text/plain");
+});
+ui.saveCsv.addEventListener("click", () => {
+  download(`canremote-ids-${stamp()}.csv`, exportCsv(), "text/csv");
+});
+
+// How late the event loop runs: a page that falls behind shows long stalls here.
+let beat = performance.now();
+setInterval(() => {
+  const now = performance.now();
+  stats.maxStallMs = Math.max(stats.maxStallMs, now - beat - 50);
+  beat = now;
+}, 50);
+setInterval(tick, TICK_MS);
+
+// For tests and the browser console: read-only views of the page's state.
+Object.defineProperty(globalThis, "canremote", {
+  value: Object.freeze({
+    get state(): PageState {
+      return pageState;
+    },
+    get channel(): string | undefined {
+      return channel?.name;
+    },
+    get channelInfo(): string {
+      return bus?.channelInfo ?? "";
+    },
+    stats: Object.freeze({
+      get received() {
+        return stats.received;
+      },
+      get recorded() {
+        return store.size;
+      },
+      get shown() {
+        return store.shown;
+      },
+      get ids() {
+        return table.size;
+      },
+      get errorFrames() {
+        return stats.errorFrames;
+      },
+      get dropped() {
+        return dropped();
+      },
+      get sent() {
+        return stats.sent;
+      },
+      get fps() {
+        return stats.fps;
+      },
+      get load() {
+        return stats.load;
+      },
+      get renders() {
+        return stats.renders;
+      },
+      get maxStallMs() {
+        return stats.maxStallMs;
+      },
+      get domRows() {
+        return traceView.list.domRows + idView.list.domRows;
+      },
+    }),
+    resetStallMeter(): void {
+      stats.maxStallMs = 0;
+    },
+    exportLog,
+    exportCsv,
+    connect: (name?: string) => connect(name),
+  }),
+});
+
+// --- start -------------------------------------------------------------
+
+applyFilter();
+setState("connecting");
+try {
+  await loadChannels();
+} catch (error) {
+  notice(`Cannot list the channels: ${(error as Error).message}`);
+}
+void connect(new URLSearchParams(location.search).get("channel") ?? undefined);

@@ -1,0 +1,190 @@
+/// <reference lib="dom" />
+/**
+ * The per-ID view: one row per identifier, updated in place, with the bytes
+ * that changed recently highlighted. Sorting and filtering are re-evaluated
+ * a few times a second, not on every frame.
+ *
+ * @module
+ */
+
+import { el, setFlags, setText } from "./_dom.ts";
+import { formatId, formatTime, frameFlags, hexByte, type TimeMode } from "./format.ts";
+import type { FramePredicate } from "./frame_filter.ts";
+import { type IdRow, type IdTable, type SortKey, sortRows } from "./id_table.ts";
+import { ROW_HEIGHT } from "./trace_view.ts";
+import { type ListRow, VirtualList } from "./virtual_list.ts";
+
+interface IdListRow extends ListRow {
+  id: HTMLElement;
+  flags: HTMLElement;
+  dlc: HTMLElement;
+  data: HTMLElement;
+  bytes: HTMLElement[];
+  period: HTMLElement;
+  count: HTMLElement;
+  last: HTMLElement;
+}
+
+/** How long a changed byte stays highlighted, in milliseconds. */
+export const HIGHLIGHT_MS = 1000;
+/** Shortest time between two re-sorts of the rows, in milliseconds. */
+const RESORT_MS = 250;
+
+/**
+ * Renders an {@linkcode IdTable} into a scrolling viewport.
+ *
+ * @example
+ * ```ts ignore
+ * const view = new IdView(document.getElementById("ids-view")!, table, render);
+ * view.render(performance.now());
+ * ```
+ */
+export class IdView {
+  /** How the "Last" column reads (`"delta"` shows it relative, like `"relative"`). */
+  timeMode: TimeMode = "absolute";
+  /** Timestamp that relative time counts from. */
+  start = 0;
+  /** Sort column. */
+  sortKey: SortKey = "id";
+  /** Largest first. */
+  descending = false;
+  readonly list: VirtualList<IdListRow>;
+  #table: IdTable;
+  #filter: FramePredicate | null = null;
+  #rows: IdRow[] = [];
+  #sortedAt = -Infinity;
+  #generation = -1;
+  #now = 0;
+  #invalid = true;
+
+  /**
+   * @param viewport The scrolling element.
+   * @param table The rows to show.
+   * @param onScroll Called when the user scrolls (schedule a render).
+   */
+  constructor(viewport: HTMLElement, table: IdTable, onScroll: () => void) {
+    this.#table = table;
+    this.list = new VirtualList<IdListRow>(viewport, {
+      rowHeight: ROW_HEIGHT,
+      onScroll,
+      createRow: () => {
+        const row = el("div", "row ids-grid");
+        const cell = (cls: string) => {
+          const span = el("span", cls);
+          row.append(span);
+          return span;
+        };
+        return {
+          el: row,
+          id: cell("c-id"),
+          flags: cell("c-flags"),
+          dlc: cell("c-dlc"),
+          data: cell("c-data"),
+          bytes: [],
+          period: cell("c-num"),
+          count: cell("c-num"),
+          last: cell("c-time"),
+        };
+      },
+      renderRow: (row, i) => this.#renderRow(row, this.#rows[i]),
+    });
+    this.list.follow = false;
+  }
+
+  /** The rows shown, in display order. */
+  get rows(): readonly IdRow[] {
+    return this.#rows;
+  }
+
+  /**
+   * Filters rows by their latest frame.
+   * @param filter The predicate, or `null` for every row.
+   */
+  setFilter(filter: FramePredicate | null): void {
+    this.#filter = filter;
+    this.invalidate();
+  }
+
+  /** Sorts and filters again at the next render. */
+  invalidate(): void {
+    this.#invalid = true;
+  }
+
+  #renderRow(row: IdListRow, r: IdRow): void {
+    const f = r.frame;
+    setText(row.id, formatId(f));
+    setFlags(row.flags, frameFlags(f));
+    setText(row.dlc, String(f.dlc));
+    this.#renderBytes(row, r);
+    setText(row.period, Number.isNaN(r.period) ? "" : (r.period * 1000).toFixed(1));
+    setText(row.count, String(r.count));
+    const mode = this.timeMode === "absolute" ? "absolute" : "relative";
+    setText(row.last, formatTime(f.timestamp, mode, this.start));
+    const kind = f.isErrorFrame
+      ? "row ids-grid k-err"
+      : f.isRemoteFrame
+      ? "row ids-grid k-rtr"
+      : "row ids-grid";
+    if (row.el.className !== kind) row.el.className = kind;
+  }
+
+  #renderBytes(row: IdListRow, r: IdRow): void {
+    const data = r.frame.data;
+    const bytes = row.bytes;
+    if (r.frame.isRemoteFrame) {
+      if (row.data.dataset.mode !== "rtr") {
+        row.data.dataset.mode = "rtr";
+        row.data.replaceChildren(el("span", "rtr", "remote request"));
+        bytes.length = 0;
+      }
+      return;
+    }
+    if (row.data.dataset.mode !== "bytes") {
+      row.data.dataset.mode = "bytes";
+      row.data.replaceChildren();
+    }
+    while (bytes.length < data.length) {
+      const span = el("span", "b");
+      bytes.push(span);
+      row.data.append(span);
+    }
+    for (let i = 0; i < bytes.length; i++) {
+      const span = bytes[i];
+      if (i >= data.length) {
+        if (!span.hidden) span.hidden = true;
+        continue;
+      }
+      if (span.hidden) span.hidden = false;
+      setText(span, hexByte(data[i]));
+      const cls = this.#now - r.changedAt[i] < HIGHLIGHT_MS ? "b chg" : "b";
+      if (span.className !== cls) span.className = cls;
+    }
+  }
+
+  /**
+   * Re-sorts and re-filters when due, then renders the rows in view.
+   * @param now `performance.now()`, the clock of the rows' `changedAt`.
+   */
+  render(now: number): void {
+    this.#now = now;
+    const generation = this.#table.generation;
+    // New rows appear at once; a sort by a changing column or a filter on
+    // the data waits a little, so rows do not jump on every frame.
+    const due = this.#invalid || generation !== this.#generation ||
+      (now - this.#sortedAt >= RESORT_MS && (this.sortKey !== "id" || this.#filter !== null));
+    if (due) {
+      const filter = this.#filter;
+      const rows = this.#table.rows();
+      this.#rows = sortRows(
+        filter ? rows.filter((r) => filter(r.frame)) : rows,
+        this.sortKey,
+        this.descending,
+      );
+      this.#generation = generation;
+      this.#sortedAt = now;
+      this.#invalid = false;
+    }
+    this.list.setCount(this.#rows.length);
+    this.list.render();
+  }
+}
