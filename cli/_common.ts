@@ -285,6 +285,11 @@ export async function runTool(
       return 2;
     }
     if (error instanceof Deno.errors.BrokenPipe) return 0;
+    // Stopped while connecting: the reason is the signal's name.
+    if (error instanceof DOMException && error.name === "AbortError") {
+      await stderr.write(`${name}: interrupted (${error.message})\n`);
+      return error.message === "SIGTERM" ? 143 : 130;
+    }
     await stderr.write(`${name}: ${(error as Error)?.message ?? error}\n`);
     return 1;
   } finally {
