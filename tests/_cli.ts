@@ -96,3 +96,9 @@ for path in json.load(sys.stdin):
     out.append(frames)
 json.dump(out, sys.stdout)
 `;
+
+/** Environment for a `deno` subprocess with another HOME that still uses this Deno cache. */
+export function denoEnv(home: string): Record<string, string> {
+  const cache = Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME")}/.cache`;
+  return { HOME: home, NO_COLOR: "1", DENO_DIR: Deno.env.get("DENO_DIR") ?? `${cache}/deno` };
+}

@@ -7,7 +7,7 @@ import { readLogFile } from "../formats/log_file.ts";
 import { type CanFrame, createFrame } from "../frame.ts";
 import { parseCandump } from "../candump.ts";
 import { assert, assertEquals } from "./_assert.ts";
-import { capture, python, READ_WITH_PYTHON, shape, startServer, waitFor } from "./_cli.ts";
+import { capture, denoEnv, python, READ_WITH_PYTHON, shape, startServer, waitFor } from "./_cli.ts";
 import { requires } from "./_requires.ts";
 
 const LOGGER = new URL("../cli/logger.ts", import.meta.url).pathname;
@@ -274,7 +274,7 @@ Deno.test(
       const children = cases.map(([, path]) =>
         new Deno.Command(Deno.execPath(), {
           args: ["run", "-A", LOGGER, "-i", "remote", "-c", test.url, "-f", path, "--status"],
-          env: { HOME: dir, NO_COLOR: "1" },
+          env: denoEnv(dir),
           stdout: "null",
           stderr: "piped",
         }).spawn()

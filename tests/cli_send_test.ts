@@ -4,7 +4,7 @@
 import { main } from "../cli/send.ts";
 import { parseCansend } from "../candump.ts";
 import { assert, assertEquals } from "./_assert.ts";
-import { capture, shape, startServer } from "./_cli.ts";
+import { capture, denoEnv, shape, startServer } from "./_cli.ts";
 
 const SEND = new URL("../cli/send.ts", import.meta.url).pathname;
 
@@ -116,7 +116,7 @@ Deno.test("a send process takes interface and channel from ~/.canrc, and --conte
     );
     const { code, stderr } = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", SEND, "--context", "lab", "123#0102", "1F334455#R"],
-      env: { HOME: home, NO_COLOR: "1" },
+      env: denoEnv(home),
       stdout: "null",
     }).output();
     assertEquals(code, 0, new TextDecoder().decode(stderr));

@@ -333,7 +333,12 @@ console.log(JSON.stringify(loadConfig({ config: { interface: "virtual" } })));`;
     await Deno.writeTextFile(file, script);
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
       args: ["run", "--no-prompt", file],
-      env: { HOME: home, NO_COLOR: "1" },
+      env: {
+        HOME: home,
+        NO_COLOR: "1",
+        DENO_DIR: Deno.env.get("DENO_DIR") ??
+          `${Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME")}/.cache`}/deno`,
+      },
       clearEnv: true,
     }).output();
     assertEquals(code, 0, new TextDecoder().decode(stderr));
