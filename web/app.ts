@@ -14,9 +14,10 @@
  * @module
  */
 
-import { BusClosedError } from "../errors.ts";
+import { BusClosedError, RemoteError } from "../errors.ts";
 import type { CanFrame } from "../frame.ts";
-import { RemoteBus, type RemoteBusState } from "../client.ts";
+import { RemoteBus, type RemoteBusOptions, type RemoteBusState } from "../client.ts";
+import { CloseCode } from "../protocol.ts";
 import { byId, download, setText } from "./_dom.ts";
 import { frameDuration } from "./bus_load.ts";
 import { formatCount, type TimeMode } from "./format.ts";
@@ -64,6 +65,8 @@ let start = NaN;
 let filter: FramePredicate | null = null;
 
 let channels: Channel[] = [];
+let tokenRequired = false;
+const TOKEN_KEY = "canremote.token";
 let channel: Channel | undefined;
 let bus: RemoteBus | undefined;
 let pageState: PageState = "connecting";
@@ -75,6 +78,8 @@ const ui = {
   state: byId("state"),
   info: byId("info"),
   reconnect: byId<HTMLButtonElement>("reconnect"),
+  tokenForm: byId<HTMLFormElement>("token-form"),
+  token: byId<HTMLInputElement>("token"),
   bitrate: byId<HTMLInputElement>("bitrate"),
   dataBitrate: byId<HTMLInputElement>("data-bitrate"),
   pause: byId<HTMLButtonElement>("pause"),
@@ -91,6 +96,8 @@ const ui = {
   idsCount: byId("ids-count"),
   traceCount: byId("trace-count"),
   main: byId("main"),
+  idsView: byId("ids-view"),
+  traceView: byId("trace-view"),
   fps: byId("st-fps"),
   load: byId("st-load"),
   loadBar: byId("st-load-bar"),
@@ -111,8 +118,8 @@ const scheduleRender = () => {
   requestAnimationFrame(render);
 };
 
-const traceView = new TraceView(byId("trace-view"), store, scheduleRender);
-const idView = new IdView(byId("ids-view"), table, scheduleRender);
+const traceView = new TraceView(ui.traceView, store, scheduleRender);
+const idView = new IdView(ui.idsView, table, scheduleRender);
 const transmit = new TransmitPanel({
   bus: () => bus,
   sent: () => {
@@ -177,8 +184,9 @@ function setState(state: PageState, detail = ""): void {
 async function loadChannels(): Promise<void> {
   const response = await fetch("/api/channels", { cache: "no-store" });
   if (!response.ok) throw new Error(`GET /api/channels: HTTP ${response.status}`);
-  const body = await response.json() as { channels: Channel[] };
+  const body = await response.json() as { channels: Channel[]; tokenRequired?: boolean };
   channels = body.channels;
+  tokenRequired = body.tokenRequired === true;
   const options = channels.map((c) => {
     const option = document.createElement("option");
     option.value = c.name;
@@ -208,6 +216,43 @@ function webSocketUrl(path: string): string {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// The token lives for the browser tab (sessionStorage, so a reload keeps it),
+// and in memory when storage is off.
+let memoryToken: string | undefined;
+function storedToken(): string | undefined {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY) || memoryToken;
+  } catch {
+    return memoryToken;
+  }
+}
+
+/** Asks for an access token; connecting resumes when one is entered. */
+function askToken(why: string): void {
+  setState("closed", why);
+  ui.reconnect.hidden = true;
+  ui.tokenForm.hidden = false;
+  ui.token.setAttribute("aria-invalid", String(storedToken() !== undefined));
+  ui.token.title = why;
+  notice(why);
+  ui.token.focus();
+}
+
+// Whether a failed connection was the server refusing our token (or its lack).
+async function refusedForToken(error: unknown): Promise<boolean> {
+  if (!(error instanceof RemoteError)) return false;
+  if (error.code === CloseCode.UNAUTHORIZED || error.code === CloseCode.FORBIDDEN) return true;
+  if (error.code !== 1006) return false;
+  // A browser sees a refused upgrade (HTTP 401/403) as 1006 only: the server
+  // is up and wants a token when it still answers /api/channels saying so.
+  try {
+    await loadChannels();
+    return tokenRequired;
+  } catch {
+    return false;
+  }
+}
+
 async function connect(name?: string): Promise<void> {
   const mine = ++session;
   const old = bus;
@@ -225,16 +270,25 @@ async function connect(name?: string): Promise<void> {
   history.replaceState(null, "", url);
   showBitrate();
   setState("connecting");
+  ui.tokenForm.hidden = true;
+  if (tokenRequired && !storedToken()) return askToken("This server needs an access token");
   for (let attempt = 0; mine === session; attempt++) {
+    const options: RemoteBusOptions = {
+      receiveOwnMessages: true,
+      reconnect: { initialDelay: 250, maxDelay: 2000 },
+    };
+    const token = storedToken();
+    if (token) options.token = token;
     try {
-      const opened = await RemoteBus.connect(webSocketUrl(channel.path), {
-        receiveOwnMessages: true,
-        reconnect: { initialDelay: 250, maxDelay: 2000 },
-      });
+      const opened = await RemoteBus.connect(webSocketUrl(channel.path), options);
       if (mine !== session) return void opened.close();
       bus = opened;
       break;
     } catch (error) {
+      if (mine !== session) return;
+      if (await refusedForToken(error)) {
+        return askToken(`The server refused the access token: ${(error as Error).message}`);
+      }
       const delay = Math.min(500 * 2 ** attempt, 5000);
       setState("offline", (error as Error).message);
       notice(`Cannot connect: ${(error as Error).message}; retrying in ${delay / 1000} s`);
@@ -252,7 +306,12 @@ async function connect(name?: string): Promise<void> {
       notice("Reconnected");
       loadChannels().catch(() => {});
     }
-    if (state === "closed" && error) notice(`Closed: ${(error as Error).message}`);
+    if (state === "closed" && error) {
+      const code = (error as RemoteError).code;
+      if (code === CloseCode.UNAUTHORIZED || code === CloseCode.FORBIDDEN) {
+        askToken(`The server closed the connection: ${(error as Error).message}`);
+      } else notice(`Closed: ${(error as Error).message}`);
+    }
   });
   current.addEventListener("dropped", (event) => {
     notice(`The server dropped ${event.detail.count} frames: this page read too slowly`);
@@ -274,6 +333,14 @@ function render(): void {
   setText(ui.idsCount, `${formatCount(idView.rows.length)} of ${formatCount(table.size)} IDs`);
   setText(ui.traceCount, `${formatCount(store.shown)} of ${formatCount(store.size)} frames`);
   ui.follow.setAttribute("aria-pressed", String(traceView.list.follow));
+  const placeholder = filter && store.size
+    ? "No frame matches the filter"
+    : paused
+    ? "Paused"
+    : "Waiting for frames\u2026";
+  for (const view of [ui.idsView, ui.traceView]) {
+    if (view.dataset.placeholder !== placeholder) view.dataset.placeholder = placeholder;
+  }
 }
 
 function tick(): void {
@@ -358,6 +425,7 @@ ui.pause.addEventListener("click", () => {
   ui.pause.setAttribute("aria-pressed", String(paused));
   setText(ui.pause, paused ? "Resume" : "Pause");
   ui.pausedBadge.hidden = !paused;
+  scheduleRender();
 });
 ui.clear.addEventListener("click", clearAll);
 ui.follow.addEventListener("click", () => {
@@ -378,6 +446,17 @@ for (const input of [ui.bitrate, ui.dataBitrate]) {
 }
 ui.channel.addEventListener("change", () => void connect(ui.channel.value));
 ui.reconnect.addEventListener("click", () => void connect(channel?.name));
+ui.tokenForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  memoryToken = ui.token.value;
+  try {
+    sessionStorage.setItem(TOKEN_KEY, ui.token.value);
+  } catch {
+    // storage off: the token lasts until the page reloads
+  }
+  ui.token.value = "";
+  void connect(channel?.name);
+});
 
 for (const button of document.querySelectorAll<HTMLButtonElement>("[data-sort]")) {
   button.addEventListener("click", () => {

@@ -59,6 +59,7 @@ export class VirtualList<R extends ListRow> {
     this.#sizer = document.createElement("div");
     this.#sizer.className = "vl-sizer";
     viewport.append(this.#sizer);
+    viewport.dataset.empty = "true"; // styled with a placeholder
     viewport.addEventListener("scroll", () => {
       // Our own scrolling (following) must not turn following off.
       if (Math.abs(viewport.scrollTop - this.#setTop) > 1) {
@@ -86,6 +87,7 @@ export class VirtualList<R extends ListRow> {
    */
   setCount(count: number): void {
     if (count !== this.#count) {
+      if ((count === 0) !== (this.#count === 0)) this.#viewport.dataset.empty = String(count === 0);
       this.#count = count;
       this.#sizer.style.height = `${count * this.#options.rowHeight}px`;
     }
