@@ -29,12 +29,18 @@ interface Server {
   stop(): Promise<void>;
 }
 
-async function startServer(): Promise<Server> {
+async function startServer(script = "../server.ts"): Promise<Server> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = listener.addr.port;
   listener.close();
+  const path = new URL(script, import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("../server.ts", import.meta.url).pathname, "-p", String(port)],
+    args: [
+      "run",
+      "-A",
+      path,
+      ...(script === "../server.ts" ? ["-p", String(port)] : [String(port)]),
+    ],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
@@ -76,13 +82,18 @@ interface Receiver {
   latencies: number[];
 }
 
-async function connect(url: string, protocol: string, config = {}): Promise<WebSocket> {
+async function open(url: string, protocol: string): Promise<WebSocket> {
   const ws = new WebSocket(url, [protocol]);
   ws.binaryType = "arraybuffer";
   await new Promise((resolve, reject) => {
     ws.onopen = resolve;
     ws.onerror = reject;
   });
+  return ws;
+}
+
+async function connect(url: string, protocol: string, config = {}): Promise<WebSocket> {
+  const ws = await open(url, protocol);
   ws.send(JSON.stringify({ type: "bus_request", payload: { config } }));
   await new Promise<void>((resolve) => {
     ws.onmessage = () => resolve();
@@ -158,6 +169,25 @@ async function throughput(server: Server, protocol: string, k: number) {
   };
 }
 
+/** The same delivery through a bare Deno WebSocket server (bench/_floor_server.ts). */
+async function floor(server: Server, k: number) {
+  const receivers = await Promise.all(Array.from({ length: k }, async () => {
+    const r = { ws: await open(server.url, BINARY_PROTOCOL), count: 0 };
+    r.ws.onmessage = () => r.count++;
+    return r;
+  }));
+  const control = await open(server.url, BINARY_PROTOCOL);
+  await sleep(100);
+  const cpu0 = cpuSeconds(server.pid);
+  control.send(`go ${FRAMES}`);
+  const deadline = performance.now() + 30_000;
+  while (receivers.some((r) => r.count < FRAMES) && performance.now() < deadline) await sleep(5);
+  const cpu = cpuSeconds(server.pid) - cpu0;
+  const delivered = receivers.reduce((n, r) => n + r.count, 0);
+  await closeAll([control, ...receivers.map((r) => r.ws)]);
+  return { cpuMicrosPerFrame: (cpu / delivered) * 1e6 };
+}
+
 /** 200 frames/s to k receivers; latency from the sender's clock (same process) to arrival. */
 async function latency(server: Server, protocol: string, k: number, seconds = 5) {
   const receivers = await Promise.all(
@@ -213,19 +243,33 @@ async function stalled(server: Server) {
   return result;
 }
 
+const floors = new Map<number, number>();
+{
+  const bare = await startServer("./_floor_server.ts");
+  try {
+    for (const k of RECEIVERS) floors.set(k, (await floor(bare, k)).cpuMicrosPerFrame);
+  } finally {
+    await bare.stop();
+  }
+}
 const server = await startServer();
 const fmt = (n: number, digits = 2) => n.toFixed(digits);
 try {
   console.log(`# canremote bridge benchmark (${FRAMES} frames per run)\n`);
-  console.log("| format | receivers | delivered/s | lost | server CPU us/frame |");
-  console.log("| --- | --- | --- | --- | --- |");
+  console.log(
+    "| format | receivers | delivered/s | lost | server CPU us/frame | bare Deno WebSocket us/frame | ratio |",
+  );
+  console.log("| --- | --- | --- | --- | --- | --- | --- |");
   for (const protocol of [BINARY_PROTOCOL, JSON_PROTOCOL]) {
     for (const k of RECEIVERS) {
       const r = await throughput(server, protocol, k);
+      const bare = floors.get(k)!;
       console.log(
         `| ${protocol === BINARY_PROTOCOL ? "binary" : "json"} | ${k} | ${
           fmt(r.framesPerSecond, 0)
-        } | ${r.lost} | ${fmt(r.cpuMicrosPerFrame)} |`,
+        } | ${r.lost} | ${fmt(r.cpuMicrosPerFrame)} | ${fmt(bare)} | ${
+          fmt(r.cpuMicrosPerFrame / bare)
+        } |`,
       );
     }
   }
