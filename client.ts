@@ -121,6 +121,80 @@ export interface RemoteBusOptions extends BusOptions {
    * @default {65536}
    */
   queueLimit?: number;
+  /**
+   * Access token for a canremote server that requires one. A `token` key in
+   * `config` (python-can's keyword argument) is taken the same way. It
+   * travels as `tokenTransport` says; it is never part of the URL.
+   * @default {undefined}
+   */
+  token?: string;
+  /**
+   * How the token travels: `"header"` as `Authorization: Bearer TOKEN` (Deno
+   * only: browsers cannot set WebSocket headers), `"subprotocol"` as a
+   * `canremote.token.<base64url>` entry in `Sec-WebSocket-Protocol`
+   * ({@linkcode tokenProtocol}), `"config"` as a `token` key in the
+   * `bus_request` config (what python-can-remote's client sends). With the
+   * first two a wrong token is refused before the connection opens.
+   * @default {"header"} in Deno, `"subprotocol"` elsewhere
+   */
+  tokenTransport?: TokenTransport;
+  /**
+   * Deno only: the `Deno.HttpClient` to connect with, e.g.
+   * `Deno.createHttpClient({ caCerts: [caPem] })` to trust a private CA for a
+   * `wss://` server with a self-signed certificate. Certificates are always
+   * verified; the caller closes the client. (Setting the `DENO_CERT`
+   * environment variable to the CA file does the same for the whole process.)
+   * @default {undefined}
+   */
+  httpClient?: object;
+}
+
+/**
+ * How a {@linkcode RemoteBus} sends its access token (see
+ * {@linkcode RemoteBusOptions.tokenTransport}).
+ *
+ * @example
+ * ```ts
+ * import type { TokenTransport } from "./client.ts";
+ * const inBrowsers = (t: TokenTransport) => t !== "header";
+ * if (!inBrowsers("subprotocol") || inBrowsers("header")) throw new Error();
+ * ```
+ */
+export type TokenTransport = "header" | "subprotocol" | "config";
+
+/**
+ * Prefix of the `Sec-WebSocket-Protocol` entry that carries an access token
+ * for clients that cannot set an `Authorization` header (browsers).
+ *
+ * @example
+ * ```ts
+ * import { TOKEN_PROTOCOL_PREFIX } from "./client.ts";
+ * if (TOKEN_PROTOCOL_PREFIX !== "canremote.token.") throw new Error();
+ * ```
+ */
+export const TOKEN_PROTOCOL_PREFIX = "canremote.token.";
+
+/**
+ * The `Sec-WebSocket-Protocol` entry that carries a token:
+ * `canremote.token.` followed by the token's UTF-8 bytes in base64url without
+ * padding (RFC 4648 section 5), which keeps it a valid subprotocol name. Offer
+ * it after the real subprotocols; the server never selects or echoes it.
+ *
+ * @param token The access token.
+ * @returns The subprotocol entry.
+ * @example A browser connecting with a token
+ * ```ts
+ * import { tokenProtocol } from "./client.ts";
+ * const entry = tokenProtocol("k8Jd-2mQ_x9");
+ * if (entry !== "canremote.token.azhKZC0ybVFfeDk") throw new Error(entry);
+ * // new WebSocket(url, ["can.binary+json.v1", "can.json.v1", entry]);
+ * ```
+ */
+export function tokenProtocol(token: string): string {
+  const bytes = new TextEncoder().encode(token);
+  const base64 = btoa(String.fromCharCode(...bytes));
+  return TOKEN_PROTOCOL_PREFIX +
+    base64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 /**
@@ -248,6 +322,9 @@ export class RemoteBus extends EventTarget implements Bus {
   /** The URL given to `connect()`. */
   readonly url: string;
   #offered: readonly string[];
+  #token: string | undefined;
+  #tokenTransport: TokenTransport;
+  #httpClient: object | undefined;
   #config: Record<string, unknown>;
   #filters: CanFilter[] | null;
   #timeout: number;
@@ -278,6 +355,24 @@ export class RemoteBus extends EventTarget implements Bus {
     }
     this.#offered = protocol === "json" ? [JSON_PROTOCOL] : [BINARY_PROTOCOL, JSON_PROTOCOL];
     const { config, filters } = wireConfig(options);
+    const token = options.token ?? config.token;
+    delete config.token;
+    if (token !== undefined && (typeof token !== "string" || token === "")) {
+      throw new TypeError("token must be a non-empty string");
+    }
+    const transport = options.tokenTransport ??
+      ("Deno" in globalThis ? "header" : "subprotocol");
+    if (!["header", "subprotocol", "config"].includes(transport)) {
+      throw new TypeError(
+        `tokenTransport must be "header", "subprotocol" or "config", got ${
+          JSON.stringify(transport)
+        }`,
+      );
+    }
+    if (token !== undefined && transport === "config") config.token = token;
+    this.#token = token;
+    this.#tokenTransport = transport;
+    this.#httpClient = options.httpClient;
     this.#config = config;
     this.#filters = filters;
     this.#timeout = positive(options.timeout ?? 5000, "timeout");
@@ -532,15 +627,30 @@ export class RemoteBus extends EventTarget implements Bus {
     super.removeEventListener(type, listener, options);
   }
 
+  // Connects. Deno's client cannot see the HTTP status of an upgrade refused
+  // over wss:// (HTTP/2); with a header token it then tries once more with
+  // the token as a subprotocol entry, which a canremote server answers with
+  // a close code (4401, 4403) that says why.
+  async #dial(signal?: AbortSignal): Promise<void> {
+    try {
+      await this.#attempt(signal, this.#tokenTransport);
+    } catch (error) {
+      const retry = this.#token !== undefined && this.#tokenTransport === "header" &&
+        error instanceof RemoteError && OPAQUE_REFUSALS.has(error);
+      if (!retry) throw error;
+      await this.#attempt(signal, "subprotocol");
+    }
+  }
+
   // One connection attempt: resolves once the bus_response arrived and the
   // socket is the bus's. The socket's handlers stay the same afterwards, so
   // no event can slip between the handshake and normal operation.
-  #dial(signal?: AbortSignal): Promise<void> {
+  #attempt(signal: AbortSignal | undefined, transport: TokenTransport): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
       let ws: WebSocket;
       try {
-        ws = new WebSocket(this.url, [...this.#offered]);
+        ws = this.#open(transport);
       } catch (error) {
         // WebSocket throws a DOMException named SyntaxError; callers get the built-in class.
         const name = (error as DOMException)?.name;
@@ -554,6 +664,8 @@ export class RemoteBus extends EventTarget implements Bus {
         );
       }
       ws.binaryType = "arraybuffer";
+      let failure = "";
+      ws.onerror = (event) => failure = (event as ErrorEvent).message ?? "";
       let ready = false;
       let failed = false;
       let protocol = JSON_PROTOCOL;
@@ -625,11 +737,25 @@ export class RemoteBus extends EventTarget implements Bus {
         }
       };
       ws.onclose = (event) => {
-        const error = closeError(event, this.url);
+        const error = closeError(event, this.url, ready ? "" : failure);
         if (ready) this.#lost(ws, error);
         else fail(error);
       };
     });
+  }
+
+  // The WebSocket of one attempt, with the token and HTTP client if any.
+  #open(transport: TokenTransport): WebSocket {
+    const protocols = [...this.#offered];
+    const token = this.#token;
+    if (token !== undefined && transport === "subprotocol") protocols.push(tokenProtocol(token));
+    const header = token !== undefined && transport === "header";
+    if (!header && this.#httpClient === undefined) return new WebSocket(this.url, protocols);
+    // Deno's WebSocket takes options in place of the protocol list (a non-standard extension).
+    const options: Record<string, unknown> = { protocols };
+    if (header) options.headers = { authorization: `Bearer ${token}` };
+    if (this.#httpClient !== undefined) options.client = this.#httpClient;
+    return new WebSocket(this.url, options as unknown as string[]);
   }
 
   #opened(ws: WebSocket, protocol: string, channelInfo: string): void {
@@ -795,13 +921,44 @@ export class RemoteBus extends EventTarget implements Bus {
   }
 }
 
-function closeError(event: CloseEvent, url: string): RemoteError {
+// HTTP refusals of an upgrade, as the close codes a server would use after it.
+const REFUSAL_CODES: Readonly<Record<number, [number, string]>> = Object.freeze({
+  401: [CloseCode.UNAUTHORIZED, "a missing or wrong access token"],
+  403: [CloseCode.FORBIDDEN, "the origin, host or token is not allowed here"],
+  503: [CloseCode.TRY_AGAIN_LATER, "the server is busy or shutting down"],
+});
+
+// Upgrades refused with a status the client could not see (Deno over HTTP/2).
+const OPAQUE_REFUSALS = new WeakSet<RemoteError>();
+
+function closeError(event: CloseEvent, url: string, failure = ""): RemoteError {
+  // Deno names the HTTP status of a refused upgrade in its error event
+  // ("Invalid status code: 401"); browsers say nothing and report 1006.
+  const status = /status code:? *(\d{3})/i.exec(failure)?.[1];
+  if (!event.code && status !== undefined) {
+    const [code, meaning] = REFUSAL_CODES[Number(status)] ?? [1006, "refused"];
+    return new RemoteError(
+      `The server at ${url} refused the connection with HTTP ${status} (${meaning})`,
+      { code },
+    );
+  }
+  // Over wss:// Deno negotiates HTTP/2 and reports a refused upgrade as a stream error.
+  if (!event.code && /stream error received/i.test(failure)) {
+    const error = new RemoteError(
+      `The server at ${url} refused the connection (its HTTP status is not visible here: ${failure})`,
+      { code: 1006 },
+    );
+    OPAQUE_REFUSALS.add(error);
+    return error;
+  }
   // Deno reports a connection that failed or dropped without a close frame as
   // code 0; browsers report 1006 (RFC 6455 section 7.4.1). Use the standard code.
   const code = event.code || 1006;
   const message = event.reason ||
     (code === 1006
-      ? `The connection to ${url} failed or dropped (close code 1006)`
+      ? `The connection to ${url} failed or dropped (close code 1006)${
+        failure ? `: ${failure}` : ""
+      }`
       : `The server closed the connection with code ${code}`);
   return new RemoteError(message, { code });
 }

@@ -21,11 +21,14 @@ import { SocketCanBackend } from "./_server/socketcan_backend.ts";
 import type { Limits } from "./_server/limits.ts";
 import { DEFAULT_PORT } from "./protocol.ts";
 import { main } from "./_server/cli.ts";
+import { getLogger } from "@logtape/logtape";
+import { exposure, readTokensFile, type TokenEntry, TokenTable } from "./_server/auth.ts";
 
 export type { Backend } from "./_server/backend.ts";
 export { VirtualBackend } from "./_server/backend.ts";
-export type { Limits } from "./_server/limits.ts";
-export { DEFAULT_LIMITS } from "./_server/limits.ts";
+export type { IdRange, Limits } from "./_server/limits.ts";
+export { DEFAULT_LIMITS, parseIdRange } from "./_server/limits.ts";
+export type { Role, TokenEntry } from "./_server/auth.ts";
 
 /** Options of {@linkcode serve}. */
 export interface ServeOptions extends Partial<Limits> {
@@ -56,10 +59,40 @@ export interface ServeOptions extends Partial<Limits> {
   /** PEM private key for wss:// and https:// (with `cert`). */
   key?: string;
   /**
-   * Most clients at once.
+   * Most clients at once; more get HTTP 503 before upgrading.
    * @default {256}
    */
   maxClients?: number;
+  /**
+   * Access tokens: a string is a read-write token for every channel. When
+   * tokens are given (here or by `tokensFile`), every client needs one.
+   * @default {undefined}
+   */
+  tokens?: (string | TokenEntry)[];
+  /**
+   * A tokens file, one `TOKEN ROLE [CHANNEL,...]` per line (ROLE `rw` or
+   * `ro`), read at start and again on `reloadTokens()` and on SIGHUP.
+   * @default {undefined}
+   */
+  tokensFile?: string;
+  /**
+   * Reload `tokensFile` when the process gets SIGHUP (not on Windows).
+   * @default {true}
+   */
+  reloadOnSighup?: boolean;
+  /**
+   * Allow listening on a non-loopback address without access tokens: anyone
+   * who can reach the port can then send frames to the bus.
+   * @default {false}
+   */
+  insecure?: boolean;
+  /**
+   * Origins whose web pages may open WebSockets besides the server's own
+   * (`"https://dash.lab:8443"`; `"*"` for all). Browsers from any other
+   * origin get HTTP 403 (cross-site WebSocket hijacking).
+   * @default {[]}
+   */
+  allowOrigins?: string[];
 }
 
 /** A running server. */
@@ -74,6 +107,12 @@ export interface CanServer extends AsyncDisposable {
   readonly backend: Backend;
   /** Request routing and the live sessions. */
   readonly bridge: CanBridge;
+  /**
+   * Reads `tokensFile` again and applies it: clients whose token was removed
+   * are closed with 4401. On an error the tokens in force stay.
+   * @throws {SyntaxError} / {RangeError} / {Deno.errors.NotFound} For a bad file.
+   */
+  reloadTokens(): Promise<void>;
   /** Closes every client with 1001, releases their buses and stops listening. */
   close(): Promise<void>;
 }
@@ -83,6 +122,9 @@ export interface CanServer extends AsyncDisposable {
  *
  * @param options Interface, channels, address, TLS and limits.
  * @returns The running server.
+ * @throws {TypeError} When `hostname` is not a loopback address and neither
+ *   tokens nor `insecure` are given, or only one of `cert` and `key` is.
+ * @throws {SyntaxError} / {RangeError} For a bad token or tokens file.
  * @throws {Deno.errors.AddrInUse} When the port is taken.
  * @example
  * ```ts
@@ -90,22 +132,77 @@ export interface CanServer extends AsyncDisposable {
  * const server = await serve({ port: 0 });
  * await server.close();
  * ```
+ * @example With access tokens: read-write for the operator, read-only for a dashboard
+ * ```ts
+ * import { serve } from "./server.ts";
+ * await using server = await serve({
+ *   port: 0,
+ *   tokens: ["operator-3c9f1e7a55", { token: "dashboard-8b2d04c1e9", role: "ro" }],
+ * });
+ * if (server.bridge.tokens?.size !== 2) throw new Error();
+ * ```
  */
 export async function serve(options: ServeOptions = {}): Promise<CanServer> {
-  const backend = options.backend ?? await createBackend(options);
-  const bridge = new CanBridge({ ...options, backend });
+  const log = getLogger(["canremote", "server"]);
+  const hostname = options.hostname ?? "127.0.0.1";
+  if ((options.cert === undefined) !== (options.key === undefined)) {
+    throw new TypeError("cert and key go together");
+  }
   const tls = options.cert !== undefined && options.key !== undefined;
+  const channels = (options.backend?.channels ??
+    options.channels ?? [options.interface === "socketcan" ? "can0" : "0"]).map(String);
+  const loadTokens = async (): Promise<TokenTable | undefined> => {
+    if (options.tokens === undefined && options.tokensFile === undefined) return undefined;
+    const entries: TokenEntry[] = (options.tokens ?? []).map((t, i) =>
+      typeof t === "string" ? { token: t, role: "rw", label: `token ${i + 1}` } : t
+    );
+    if (options.tokensFile !== undefined) {
+      const file = await readTokensFile(options.tokensFile, channels);
+      if (file.warning) log.warn("{warning}", { warning: file.warning });
+      entries.push(...file.entries);
+    }
+    return new TokenTable(entries);
+  };
+  const tokens = await loadTokens();
+  const access = exposure({ hostname, tokens, insecure: options.insecure ?? false, tls });
+  if (access.refusal) throw new TypeError(access.refusal);
+  const backend = options.backend ?? await createBackend(options);
+  const bridge = new CanBridge({ ...options, backend, tokens, hostname });
   const httpServer = Deno.serve({
-    hostname: options.hostname ?? "127.0.0.1",
+    hostname,
     port: options.port ?? DEFAULT_PORT,
     onListen: () => {},
     ...(tls ? { cert: options.cert, key: options.key } : {}),
   }, bridge.fetch);
+  for (const warning of access.warnings) log.warn("{warning}", { warning });
+  log.info("Access: {summary}", { summary: access.summary });
   const addr = httpServer.addr;
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  const reloadTokens = async () => {
+    if (options.tokensFile === undefined) return;
+    const table = (await loadTokens())!;
+    bridge.setTokens(table);
+    const { rw, ro } = table.counts;
+    log.info("Reloaded {file}: {rw} read-write and {ro} read-only tokens", {
+      file: options.tokensFile,
+      rw,
+      ro,
+    });
+  };
+  const onHangUp = () => {
+    reloadTokens().catch((error) => {
+      log.error("Cannot reload the tokens, keeping those in force: {message}", {
+        message: (error as Error).message,
+      });
+    });
+  };
+  const watch = options.tokensFile !== undefined && (options.reloadOnSighup ?? true) &&
+    Deno.build.os !== "windows";
+  if (watch) Deno.addSignalListener("SIGHUP", onHangUp);
   let closed: Promise<void> | undefined;
   const close = () =>
     closed ??= (async () => {
+      if (watch) Deno.removeSignalListener("SIGHUP", onHangUp);
       await bridge.close();
       await httpServer.shutdown();
     })();
@@ -115,6 +212,7 @@ export async function serve(options: ServeOptions = {}): Promise<CanServer> {
     addr,
     backend,
     bridge,
+    reloadTokens,
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -4,9 +4,17 @@ import { getLogger, type Logger } from "@logtape/logtape";
 import { CloseCode } from "../protocol.ts";
 import { ASSETS } from "../web/assets.ts";
 import type { Backend } from "./backend.ts";
-import { channelForPath, isWebSocketUpgrade, negotiateProtocol } from "./handshake.ts";
+import {
+  channelForPath,
+  isLoopback,
+  isWebSocketUpgrade,
+  negotiateProtocol,
+  originRefusal,
+  presentedToken,
+} from "./handshake.ts";
 import { DEFAULT_LIMITS, type Limits } from "./limits.ts";
-import { Session } from "./session.ts";
+import { Session, type SessionContext } from "./session.ts";
+import { allowsChannel, type Grant, type TokenTable } from "./auth.ts";
 
 /** Options of {@linkcode CanBridge}. */
 export interface BridgeOptions extends Partial<Limits> {
@@ -17,6 +25,25 @@ export interface BridgeOptions extends Partial<Limits> {
    * @default {256}
    */
   maxClients?: number;
+  /**
+   * Access tokens. When given (even empty), every client needs one of them;
+   * when left out, nobody needs one.
+   * @default {undefined}
+   */
+  tokens?: TokenTable;
+  /**
+   * Origins whose pages may connect besides the server's own, e.g.
+   * `"https://dash.lab:8443"`; `"*"` allows every origin.
+   * @default {[]}
+   */
+  allowOrigins?: readonly string[];
+  /**
+   * The address the server listens on. On a loopback address only requests
+   * whose `Host` is a loopback name are upgraded, which stops DNS rebinding
+   * (a page on another site whose name resolves to 127.0.0.1).
+   * @default {undefined} (no `Host` check)
+   */
+  hostname?: string;
 }
 
 /** Routes HTTP requests: WebSocket upgrades to sessions, GETs to the web page. */
@@ -24,22 +51,88 @@ export class CanBridge {
   readonly backend: Backend;
   readonly limits: Limits;
   readonly maxClients: number;
+  readonly allowOrigins: readonly string[];
   readonly sessions: Set<Session> = new Set();
+  #tokens: TokenTable | null;
+  #loopbackOnly: boolean;
   #nextId = 1;
   #closing = false;
   #log: Logger = getLogger(["canremote", "server"]);
+  #context: SessionContext;
 
   constructor(options: BridgeOptions) {
-    const { backend, maxClients, ...limits } = options;
+    const { backend, maxClients, tokens, allowOrigins, hostname, ...limits } = options;
     this.backend = backend;
     this.maxClients = maxClients ?? 256;
     this.limits = { ...DEFAULT_LIMITS, ...dropUndefined(limits) };
+    this.#tokens = tokens ?? null;
+    this.allowOrigins = Object.freeze([...(allowOrigins ?? [])]);
+    this.#loopbackOnly = hostname !== undefined && isLoopback(hostname);
+    this.#context = {
+      backend,
+      limits: this.limits,
+      log: this.#log,
+      tokens: () => this.#tokens,
+      onClosed: (s) => this.sessions.delete(s),
+    };
+  }
+
+  /** The tokens in force, or `null` when the server requires none. */
+  get tokens(): TokenTable | null {
+    return this.#tokens;
+  }
+
+  /**
+   * Replaces the tokens (a reloaded tokens file). Connected clients whose
+   * token was removed are closed with 4401, those whose token no longer opens
+   * their channel with 4403; a changed role applies to their next message.
+   */
+  setTokens(tokens: TokenTable): void {
+    this.#tokens = tokens;
+    for (const session of this.sessions) session.regrant(tokens);
   }
 
   /** Answers one HTTP request. */
-  fetch = (request: Request): Response => {
+  fetch = (request: Request, info?: Deno.ServeHandlerInfo): Response => {
     const url = new URL(request.url);
     if (!isWebSocketUpgrade(request)) return this.#serveAsset(request, url);
+    // Read now: Deno's getter throws once the request has been upgraded.
+    const address = remoteAddress(info);
+    const refuse = (status: number, body: string, headers: Record<string, string> = {}) => {
+      this.#log.info("Refused a WebSocket request from {address} with {status}: {reason}", {
+        address,
+        status,
+        reason: body,
+      });
+      return text(status, body, headers);
+    };
+    if (this.#loopbackOnly && !isLoopback(url.hostname)) {
+      return refuse(
+        403,
+        `Host ${
+          JSON.stringify(url.host)
+        } is not served: this server listens on loopback only (DNS rebinding protection)`,
+      );
+    }
+    const badOrigin = originRefusal(request, this.allowOrigins);
+    if (badOrigin) return refuse(403, badOrigin);
+    const presented = presentedToken(request);
+    if (presented.error) return refuse(400, presented.error);
+    // A header token is refused with an HTTP status. A subprotocol token comes
+    // from a browser, which never sees the status of a refused upgrade (nor
+    // does Deno's client over wss://): it gets the close code 4401 or 4403
+    // right after the upgrade instead, still before any bus_request is read.
+    let grant: Grant | undefined;
+    let refusal: [number, string] | undefined;
+    if (presented.token !== undefined && this.#tokens) {
+      grant = this.#tokens.lookup(presented.token);
+      if (!grant && presented.via === "header") {
+        return refuse(401, "Invalid access token", {
+          "www-authenticate": 'Bearer realm="canremote", error="invalid_token"',
+        });
+      }
+      if (!grant) refusal = [CloseCode.UNAUTHORIZED, "Invalid access token"];
+    }
     const channel = channelForPath(url.pathname, this.backend.channels);
     if (channel === undefined) {
       return text(
@@ -48,6 +141,11 @@ export class CanBridge {
           this.backend.channels.join(", ")
         }`,
       );
+    }
+    if (grant && !allowsChannel(grant, channel)) {
+      const reason = `The access token does not open channel "${channel}"`;
+      if (presented.via === "header") return refuse(403, reason);
+      refusal = [CloseCode.FORBIDDEN, reason];
     }
     const negotiated = negotiateProtocol(request.headers.get("sec-websocket-protocol"));
     if (!negotiated) {
@@ -58,7 +156,7 @@ export class CanBridge {
     }
     if (this.#closing) return text(503, "The server is shutting down");
     if (this.sessions.size >= this.maxClients) {
-      return text(503, `The server is at its limit of ${this.maxClients} clients`);
+      return refuse(503, `The server is at its limit of ${this.maxClients} clients`);
     }
     let upgraded;
     try {
@@ -70,21 +168,39 @@ export class CanBridge {
     }
     const { socket, response } = upgraded;
     if (negotiated.echo) response.headers.set("sec-websocket-protocol", negotiated.protocol);
+    if (refusal) {
+      const [code, reason] = refusal;
+      this.#log.info("Refused a WebSocket request from {address} with {status}: {reason}", {
+        address,
+        status: code,
+        reason,
+      });
+      socket.onerror = () => {};
+      socket.onopen = () => socket.close(code, reason);
+      return response;
+    }
     const id = this.#nextId++;
-    this.#log.info("Client {id} connected to channel {channel} ({protocol})", {
+    this.#log.info("Client {id} connected from {address} to channel {channel} ({protocol})", {
       id,
+      address,
       channel,
       protocol: negotiated.protocol,
     });
+    if (grant) {
+      this.#log.info("Client {id} authenticated by {label} ({role})", {
+        id,
+        label: grant.label,
+        role: grant.role,
+      });
+    }
     const session = new Session(
       id,
       socket,
       negotiated.protocol,
       channel,
-      this.backend,
-      this.limits,
-      this.#log,
-      (s) => this.sessions.delete(s),
+      this.#context,
+      grant,
+      presented.token,
     );
     this.sessions.add(session);
     return response;
@@ -110,7 +226,12 @@ export class CanBridge {
       bitrate: this.limits.bitrate ?? null,
     }));
     return Response.json(
-      { interface: this.backend.interfaceName, channels, clients: this.sessions.size },
+      {
+        interface: this.backend.interfaceName,
+        channels,
+        clients: this.sessions.size,
+        tokenRequired: this.#tokens !== null,
+      },
       { headers: { "cache-control": "no-cache" } },
     );
   }
@@ -124,11 +245,24 @@ export class CanBridge {
   }
 }
 
-function text(status: number, body: string): Response {
+function text(status: number, body: string, headers: Record<string, string> = {}): Response {
   return new Response(body + "\n", {
     status,
-    headers: { "content-type": "text/plain; charset=utf-8" },
+    headers: { "content-type": "text/plain; charset=utf-8", ...headers },
   });
+}
+
+function remoteAddress(info: Deno.ServeHandlerInfo | undefined): string {
+  let addr: Deno.NetAddr | undefined;
+  try {
+    addr = info?.remoteAddr as Deno.NetAddr | undefined;
+  } catch {
+    // a request that is already gone
+  }
+  if (!addr || !("hostname" in addr)) return "an unknown address";
+  return addr.hostname.includes(":")
+    ? `[${addr.hostname}]:${addr.port}`
+    : `${addr.hostname}:${addr.port}`;
 }
 
 function decodeSafe(s: string): string {

@@ -17,9 +17,22 @@ export interface ParsedConfig {
   ignored: string[];
 }
 
-// Keys python-can's remote and virtual interfaces accept, which the backend
-// does not need to act on (python-can's CLIs add some of them).
+// Keys the server reads itself (the session checks `token`), which the
+// backend does not act on.
 const PASSIVE_KEYS = new Set(["token"]);
+
+/**
+ * A config fit for a log line: the `token` value replaced, so that no secret
+ * reaches a log (python-can-remote's server logs the whole config).
+ *
+ * @param config A `bus_request` config.
+ * @returns A shallow copy without the token's value.
+ */
+export function redactConfig(config: unknown): unknown {
+  if (config === null || typeof config !== "object" || Array.isArray(config)) return config;
+  if (!("token" in config)) return config;
+  return { ...config, token: "[redacted]" };
+}
 
 function bool(config: Record<string, unknown>, key: string): boolean | undefined {
   const value = config[key];
@@ -51,6 +64,10 @@ export function parseBusConfig(config: unknown, served: Served): ParsedConfig {
     throw new TypeError(`config must be an object, got ${JSON.stringify(config) ?? "nothing"}`);
   }
   const c = config as Record<string, unknown>;
+  // The value is never quoted: it may be a secret.
+  if (c.token !== undefined && c.token !== null && typeof c.token !== "string") {
+    throw new TypeError(`token must be a string, got a ${typeof c.token}`);
+  }
   for (const key of ["interface", "bustype"]) {
     if (c[key] === undefined || c[key] === null) continue;
     if (c[key] !== served.interfaceName) {

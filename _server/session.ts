@@ -1,5 +1,6 @@
-// One client connection: waits for its bus_request, opens its own bus
-// instance, then relays frames both ways and runs its periodic tasks.
+// One client connection: waits for its bus_request, checks its access token
+// if the upgrade carried none, opens its own bus instance, then relays frames
+// both ways and runs its periodic tasks, within its role and limits.
 import type { Logger } from "@logtape/logtape";
 import type { Bus, PeriodicTask } from "../bus.ts";
 import { type CanFrame, validateFrame } from "../frame.ts";
@@ -9,15 +10,37 @@ import { decodeEvent, encodeEvent } from "../codec.ts";
 import { BINARY_PROTOCOL, CloseCode, truncateCloseReason } from "../protocol.ts";
 import { checkPeriod } from "../_periodic.ts";
 import type { Backend } from "./backend.ts";
-import { parseBusConfig } from "./bus_config.ts";
+import { parseBusConfig, redactConfig } from "./bus_config.ts";
 import { encodeForProtocol } from "./encode_cache.ts";
-import type { Limits } from "./limits.ts";
+import { formatIdRanges, idAllowed, type Limits } from "./limits.ts";
+import { allowsChannel, type Grant, type Role, type TokenTable } from "./auth.ts";
+import { TokenBucket } from "./rate_limit.ts";
+
+/** What a session needs from its server. */
+export interface SessionContext {
+  backend: Backend;
+  limits: Limits;
+  log: Logger;
+  /** The tokens in force now, or `null` when the server requires none. */
+  tokens(): TokenTable | null;
+  /** Called once the session has released its bus. */
+  onClosed(session: Session): void;
+}
+
+/** Shortest interval between two notices about dropped frames, in ms. */
+const NOTICE_INTERVAL_MS = 1000;
 
 /** Counters a session exposes for logs and the benchmark. */
 export interface SessionStats {
+  /** Frames from the client accepted for the bus. */
   received: number;
+  /** Frames sent to the client. */
   sent: number;
+  /** Frames dropped for the client because it read too slowly. */
   dropped: number;
+  /** Frames from the client dropped over its transmit rate. */
+  rateLimited: number;
+  /** Error events for the client. */
   errors: number;
 }
 
@@ -25,11 +48,24 @@ export class Session {
   readonly id: number;
   readonly channel: string;
   readonly protocol: string;
-  readonly stats: SessionStats = { received: 0, sent: 0, dropped: 0, errors: 0 };
+  readonly stats: SessionStats = {
+    received: 0,
+    sent: 0,
+    dropped: 0,
+    rateLimited: 0,
+    errors: 0,
+  };
   #socket: WebSocket;
   #backend: Backend;
   #limits: Limits;
   #log: Logger;
+  #context: SessionContext;
+  #grant: Grant | undefined;
+  // Tokens this client presented, valid or not: cut from anything logged.
+  #presented: string[] = [];
+  #bucket: TokenBucket;
+  #rateDropped = 0;
+  #rateTimer: ReturnType<typeof setTimeout> | undefined;
   #bus: Bus | undefined;
   #state: "waiting" | "opening" | "open" | "closed" = "waiting";
   #inbox: (string | ArrayBuffer)[] = [];
@@ -44,24 +80,32 @@ export class Session {
   readonly finished: Promise<void>;
   #finish!: () => void;
 
+  /**
+   * @param grant What the token of the upgrade request allows; `undefined`
+   *   when it carried none (the `bus_request` config may then carry one).
+   * @param presented The token the upgrade carried, kept out of logs.
+   */
   constructor(
     id: number,
     socket: WebSocket,
     protocol: string,
     channel: string,
-    backend: Backend,
-    limits: Limits,
-    log: Logger,
-    onClosed: (session: Session) => void,
+    context: SessionContext,
+    grant?: Grant,
+    presented?: string,
   ) {
     this.id = id;
     this.#socket = socket;
     this.protocol = protocol;
     this.channel = channel;
-    this.#backend = backend;
-    this.#limits = limits;
-    this.#log = log;
-    this.#onClosed = onClosed;
+    this.#context = context;
+    this.#backend = context.backend;
+    const limits = this.#limits = context.limits;
+    this.#log = context.log;
+    this.#onClosed = context.onClosed;
+    this.#grant = grant;
+    if (presented !== undefined) this.#presented.push(presented);
+    this.#bucket = new TokenBucket(limits.maxSendRate, limits.sendBurst);
     this.finished = new Promise((resolve) => this.#finish = resolve);
     socket.binaryType = "arraybuffer";
     socket.onmessage = (event) => this.#onMessage(event.data);
@@ -75,6 +119,35 @@ export class Session {
         this.close(CloseCode.REQUEST_TIMEOUT, "No bus_request received in time");
       }, limits.requestTimeout);
     };
+  }
+
+  /** What this client may do: `rw` unless its token is read-only. */
+  get role(): Role {
+    return this.#grant?.role ?? "rw";
+  }
+
+  /** Where its token came from (`--token 1`, `tokens.txt:3`), if it has one. */
+  get tokenLabel(): string | undefined {
+    return this.#grant?.label;
+  }
+
+  /**
+   * Applies a reloaded token table: a client whose token was removed is
+   * closed with 4401, one whose token no longer opens its channel with 4403;
+   * a changed role applies from now on.
+   */
+  regrant(tokens: TokenTable | null): void {
+    if (!this.#grant || this.#state === "closed") return;
+    if (tokens === null) return;
+    const grant = tokens.regrant(this.#grant);
+    if (!grant) return this.close(CloseCode.UNAUTHORIZED, "The access token was revoked");
+    if (!allowsChannel(grant, this.channel)) {
+      return this.close(
+        CloseCode.FORBIDDEN,
+        `The access token no longer opens channel "${this.channel}"`,
+      );
+    }
+    this.#grant = grant;
   }
 
   /** Closes the connection with a code and a reason (cut to 123 bytes). */
@@ -94,6 +167,7 @@ export class Session {
     this.#state = "closed";
     clearTimeout(this.#requestTimer);
     clearInterval(this.#dropTimer);
+    clearTimeout(this.#rateTimer);
     this.#tasks.clear();
     const bus = this.#bus;
     (bus ? bus.close() : Promise.resolve()).finally(() => {
@@ -109,8 +183,16 @@ export class Session {
 
   #sendError(message: string): void {
     this.stats.errors++;
-    this.#log.debug("Client {id}: {message}", { id: this.id, message });
+    this.#log.debug("Client {id}: {message}", { id: this.id, message: this.#redact(message) });
+    // A client that provokes errors and reads nothing must not grow our memory.
+    if (this.#socket.bufferedAmount > this.#limits.maxBufferedBytes) return;
     this.#sendEvent({ type: "error", message });
+  }
+
+  // Error texts can quote what a client sent: never let a token through to a log.
+  #redact(text: string): string {
+    return this.#context.tokens()?.redact(text, this.#presented) ??
+      (this.#presented.length ? text.split(this.#presented[0]).join("[token]") : text);
   }
 
   #onMessage(data: string | ArrayBuffer): void {
@@ -123,6 +205,12 @@ export class Session {
     }
     switch (this.#state) {
       case "waiting":
+        if (size > this.#limits.maxConfigSize) {
+          return this.close(
+            CloseCode.MESSAGE_TOO_BIG,
+            `bus_request of ${size} bytes exceeds the limit of ${this.#limits.maxConfigSize}`,
+          );
+        }
         this.#onRequest(data);
         return;
       case "opening":
@@ -162,6 +250,11 @@ export class Session {
         `Expected a bus_request first, got ${event.type}`,
       );
     }
+    if (!this.#authorize(event.config)) return;
+    this.#log.debug("Client {id} config {config}", {
+      id: this.id,
+      config: redactConfig(event.config),
+    });
     let parsed;
     try {
       parsed = parseBusConfig(event.config, {
@@ -199,6 +292,54 @@ export class Session {
     for (const queued of this.#inbox.splice(0)) this.#handle(queued);
   }
 
+  // A server with tokens admits a client whose upgrade carried none by the
+  // `token` of its config (python-can-remote's client sends keyword arguments
+  // there), before any bus is opened.
+  #authorize(config: unknown): boolean {
+    const tokens = this.#context.tokens();
+    if (tokens === null || this.#grant) return true;
+    const token = config !== null && typeof config === "object"
+      ? (config as Record<string, unknown>).token
+      : undefined;
+    if (token === undefined || token === null) {
+      this.close(
+        CloseCode.UNAUTHORIZED,
+        "This server requires an access token (token=... in the config, or a Bearer header)",
+      );
+      return false;
+    }
+    if (typeof token !== "string") {
+      this.close(CloseCode.UNAUTHORIZED, "The access token must be a string");
+      return false;
+    }
+    this.#presented.push(token);
+    const grant = tokens.lookup(token);
+    if (!grant) {
+      this.#log.info("Client {id}: wrong access token", { id: this.id });
+      this.close(CloseCode.UNAUTHORIZED, "Invalid access token");
+      return false;
+    }
+    if (!allowsChannel(grant, this.channel)) {
+      this.#log.info("Client {id}: {label} does not open channel {channel}", {
+        id: this.id,
+        label: grant.label,
+        channel: this.channel,
+      });
+      this.close(
+        CloseCode.FORBIDDEN,
+        `The access token does not open channel "${this.channel}"`,
+      );
+      return false;
+    }
+    this.#grant = grant;
+    this.#log.info("Client {id} authenticated by {label} ({role})", {
+      id: this.id,
+      label: grant.label,
+      role: grant.role,
+    });
+    return true;
+  }
+
   #handle(data: string | ArrayBuffer): void {
     const event = this.#decode(data);
     if (!event) return;
@@ -216,7 +357,10 @@ export class Session {
           "The bus is already open; bus_request is only for the first message",
         );
       case "error":
-        this.#log.warn("Client {id} reported: {message}", { id: this.id, message: event.message });
+        this.#log.warn("Client {id} reported: {message}", {
+          id: this.id,
+          message: this.#redact(event.message),
+        });
         return;
       default:
         return this.#sendError(`A client cannot send ${event.type} events`);
@@ -224,12 +368,16 @@ export class Session {
   }
 
   #transmit(frame: CanFrame): void {
+    if (this.role === "ro") return this.#sendError("read-only client: cannot send frames");
+    if (!this.#bucket.take()) return this.#rateLimited();
     let checked: CanFrame;
     try {
       checked = validateFrame(frame);
     } catch (error) {
       return this.#sendError(`Invalid message: ${(error as Error).message}`);
     }
+    const refusal = this.#idRefusal(checked.arbitrationId);
+    if (refusal) return this.#sendError(refusal);
     if (this.#pendingSends >= this.#limits.maxPendingSends) {
       return this.#sendError("Transmit queue full: frame dropped");
     }
@@ -248,7 +396,49 @@ export class Session {
     );
   }
 
+  // The first frame over the rate gets an error event at once; later ones
+  // are counted and reported at most once a second.
+  #rateLimited(): void {
+    this.stats.rateLimited++;
+    this.#rateDropped++;
+    if (this.#rateTimer !== undefined) return;
+    this.#noticeRate();
+  }
+
+  #noticeRate(): void {
+    this.#rateTimer = undefined;
+    if (!this.#rateDropped || this.#state === "closed") return;
+    const count = this.#rateDropped;
+    this.#rateDropped = 0;
+    this.#sendError(
+      `Transmit rate limit of ${this.#limits.maxSendRate} frames/s exceeded: ${count} frame${
+        count === 1 ? "" : "s"
+      } dropped`,
+    );
+    this.#rateTimer = setTimeout(() => this.#noticeRate(), NOTICE_INTERVAL_MS);
+  }
+
+  #idRefusal(id: number): string | undefined {
+    const ranges = this.#limits.allowedIds;
+    if (idAllowed(ranges, id)) return undefined;
+    return `Arbitration id 0x${id.toString(16).toUpperCase()} may not be sent here; allowed: ${
+      formatIdRanges(ranges!)
+    }`;
+  }
+
+  // Frames per second the running periodic tasks send, without the one for `except`.
+  #periodicRate(except: number): number {
+    let rate = 0;
+    for (const [id, task] of this.#tasks) {
+      if (id !== except && !task.stopped) rate += 1 / task.period;
+    }
+    return rate;
+  }
+
   #startPeriodic(frame: CanFrame, period: number, duration: number | null): void {
+    if (this.role === "ro") {
+      return this.#sendError("read-only client: cannot start periodic tasks");
+    }
     try {
       checkPeriod(period, duration);
       if (period < this.#limits.minPeriod) {
@@ -256,6 +446,16 @@ export class Session {
       }
       const checked = validateFrame(frame);
       const id = checked.arbitrationId;
+      const refusal = this.#idRefusal(id);
+      if (refusal) throw new RangeError(refusal);
+      const rate = this.#periodicRate(id) + 1 / period;
+      if (rate > this.#limits.maxSendRate * (1 + 1e-9)) {
+        throw new RangeError(
+          `periodic tasks would send ${
+            Math.round(rate)
+          } frames/s, above the limit of ${this.#limits.maxSendRate}`,
+        );
+      }
       const existing = this.#tasks.get(id);
       if (existing && !existing.stopped && existing.period === period && duration === null) {
         existing.modify(checked);

@@ -45,9 +45,14 @@ const ANSWERS: Record<string, Answer> = {
     status: 400,
     body: "Bad WebSocket upgrade: Invalid Header: 'connection' header must contain 'Upgrade'",
   },
-  // No Origin policy, as in the reference: python-can clients send no Origin,
-  // and the served web page connects from its own origin.
-  origin_header: { upgrade: true },
+  // A browser page from another site (cross-site WebSocket hijacking): refused
+  // unless --allow-origin names it. The reference upgraded it. python-can
+  // clients send no Origin, and the served web page connects from its own.
+  origin_header: {
+    status: 403,
+    body:
+      'Origin "http://example.invalid" may not connect: pages from other sites need the server\'s --allow-origin',
+  },
   // No extension is negotiated (the 101 names none), so frames stay
   // uncompressed, as with the reference.
   permessage_deflate_offered: { upgrade: true },

@@ -237,7 +237,12 @@ Deno.test("a message above the size limit closes with 1009; others are unaffecte
 });
 
 Deno.test("a stalled client loses frames alone, and is told how many", async () => {
-  await using server = await serve({ port: 0, maxBufferedBytes: 64 * 1024 });
+  // No transmit rate limit: the sender floods faster than the default 10000 frames/s.
+  await using server = await serve({
+    port: 0,
+    maxBufferedBytes: 64 * 1024,
+    maxSendRate: Infinity,
+  });
   const port = server.addr.port;
   const up = await rawUpgrade(port, "/", { "Sec-WebSocket-Protocol": BINARY_PROTOCOL });
   await up.conn.write(

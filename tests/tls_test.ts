@@ -1,0 +1,276 @@
+// wss:// and https:// with a throw-away CA made by openssl: the client
+// verifies the certificate by default, trusts a private CA given per
+// connection (Deno.createHttpClient) or per process (DENO_CERT), refuses a
+// certificate for another name, and tokens and the origin check work over TLS.
+import { assert, assertEquals, assertRejects } from "./_assert.ts";
+import { requires } from "./_requires.ts";
+import { serve } from "../server.ts";
+import { RemoteBus } from "../client.ts";
+import { RemoteError } from "../errors.ts";
+import { createFrame } from "../frame.ts";
+import { CloseCode } from "../protocol.ts";
+
+const TOKEN = "tls-token-4b7e19c2d8a0";
+
+interface Pki {
+  dir: string;
+  ca: string;
+  cert: string;
+  key: string;
+  /** A certificate from the same CA for another name. */
+  otherCert: string;
+  otherKey: string;
+}
+
+async function openssl(dir: string, ...args: string[]): Promise<void> {
+  const out = await new Deno.Command("openssl", {
+    args,
+    cwd: dir,
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  if (!out.success) throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(out.stderr)}`);
+}
+
+/** A CA and two server certificates (localhost/127.0.0.1, and other.invalid), valid for a day. */
+async function makePki(): Promise<Pki> {
+  const dir = await Deno.makeTempDir({ prefix: "canremote-tls-" });
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  await openssl(
+    dir,
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    "-days",
+    "1",
+    "-subj",
+    "/CN=canremote test CA",
+  );
+  const leaf = async (name: string, san: string) => {
+    await openssl(
+      dir,
+      "req",
+      ...ec,
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.csr`,
+      "-subj",
+      `/CN=${name}`,
+    );
+    await Deno.writeTextFile(
+      `${dir}/${name}.ext`,
+      `subjectAltName=${san}\nbasicConstraints=CA:FALSE\n`,
+    );
+    await openssl(
+      dir,
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-out",
+      `${name}.pem`,
+      "-days",
+      "1",
+      "-extfile",
+      `${name}.ext`,
+    );
+  };
+  await leaf("server", "DNS:localhost,IP:127.0.0.1");
+  await leaf("other", "DNS:other.invalid");
+  const read = (name: string) => Deno.readTextFile(`${dir}/${name}`);
+  return {
+    dir,
+    ca: await read("ca.pem"),
+    cert: await read("server.pem"),
+    key: await read("server.key"),
+    otherCert: await read("other.pem"),
+    otherKey: await read("other.key"),
+  };
+}
+
+const needs = requires("openssl");
+const pki = needs.ignore ? undefined : await makePki();
+
+Deno.test({
+  name: "wss: certificates are verified by default; a private CA is trusted when given",
+  ...needs,
+  fn: async () => {
+    const { ca, cert, key } = pki!;
+    await using server = await serve({ port: 0, cert, key, tokens: [TOKEN] });
+    assert(server.url.startsWith("wss://127.0.0.1:"), server.url);
+    const untrusted = await assertRejects(
+      () => RemoteBus.connect(server.url, { token: TOKEN }),
+      RemoteError,
+      "certificate",
+    ) as RemoteError;
+    assertEquals(untrusted.code, 1006);
+    using httpClient = Deno.createHttpClient({ caCerts: [ca] });
+    await using a = await RemoteBus.connect(server.url, { token: TOKEN, httpClient });
+    await using b = await RemoteBus.connect(server.url.replace("127.0.0.1", "localhost"), {
+      config: { token: TOKEN },
+      httpClient,
+    });
+    await a.send(createFrame({ arbitrationId: 0x123, isExtendedId: false, data: [1, 2] }));
+    const frame = await b.receive({ signal: AbortSignal.timeout(2000) });
+    assertEquals([frame.arbitrationId, [...frame.data]], [0x123, [1, 2]]);
+    // the token is checked over TLS as over plain WebSockets
+    const refused = await assertRejects(
+      () => RemoteBus.connect(server.url, { token: "not-the-token-1234", httpClient }),
+      RemoteError,
+    ) as RemoteError;
+    assertEquals(refused.code, CloseCode.UNAUTHORIZED);
+    // https:// serves the page and the channel list
+    const response = await fetch(server.httpUrl + "api/channels", { client: httpClient });
+    assertEquals((await response.json()).tokenRequired, true);
+  },
+});
+
+Deno.test({
+  name: "wss: a certificate for another name is refused even from a trusted CA",
+  ...needs,
+  fn: async () => {
+    const { ca, otherCert, otherKey } = pki!;
+    await using server = await serve({ port: 0, cert: otherCert, key: otherKey });
+    using httpClient = Deno.createHttpClient({ caCerts: [ca] });
+    const error = await assertRejects(
+      () => RemoteBus.connect(server.url, { httpClient }),
+      RemoteError,
+    ) as RemoteError;
+    assertEquals(error.code, 1006);
+    assert(/certificate|name/i.test(error.message), error.message);
+  },
+});
+
+/** The status line of an upgrade sent over TLS (HTTP/1.1) with the given headers. */
+async function tlsUpgradeStatus(port: number, ca: string, headers: Record<string, string>) {
+  const conn = await Deno.connectTls({
+    hostname: "localhost",
+    port,
+    caCerts: [ca],
+    alpnProtocols: ["http/1.1"],
+  });
+  const lines = Object.entries({
+    Host: `localhost:${port}`,
+    Upgrade: "websocket",
+    Connection: "Upgrade",
+    "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+    "Sec-WebSocket-Version": "13",
+    ...headers,
+  }).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+  await conn.write(new TextEncoder().encode(`GET / HTTP/1.1\r\n${lines}\r\n`));
+  const buffer = new Uint8Array(4096);
+  const n = await conn.read(buffer);
+  conn.close();
+  return new TextDecoder().decode(buffer.subarray(0, n ?? 0)).split("\r\n")[0];
+}
+
+Deno.test({
+  name: "wss: the origin check and the Bearer check over TLS",
+  ...needs,
+  fn: async () => {
+    const { ca, cert, key } = pki!;
+    await using server = await serve({ port: 0, cert, key, tokens: [TOKEN] });
+    const port = server.addr.port;
+    const status = (headers: Record<string, string>) => tlsUpgradeStatus(port, ca, headers);
+    const bearer = { Authorization: `Bearer ${TOKEN}` };
+    assertEquals(
+      await status({ ...bearer, Origin: `https://localhost:${port}` }),
+      "HTTP/1.1 101 Switching Protocols",
+    );
+    // the page's scheme is part of its origin: http:// is another site
+    assertEquals(
+      await status({ ...bearer, Origin: `http://localhost:${port}` }),
+      "HTTP/1.1 403 Forbidden",
+    );
+    assertEquals(
+      await status({ Authorization: "Bearer wrong-token-000000" }),
+      "HTTP/1.1 401 Unauthorized",
+    );
+  },
+});
+
+Deno.test({
+  name: "wss: DENO_CERT trusts the CA for a whole process (the environment variable way)",
+  ...needs,
+  fn: async () => {
+    const { dir, cert, key } = pki!;
+    await using server = await serve({ port: 0, cert, key, tokens: [TOKEN] });
+    const script = `
+      import { RemoteBus } from ${JSON.stringify(new URL("../client.ts", import.meta.url).href)};
+      const bus = await RemoteBus.connect(Deno.args[0], { token: Deno.args[1] });
+      console.log(bus.channelInfo);
+      await bus.close();
+    `;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--ext=ts", script, server.url, TOKEN],
+      env: { DENO_CERT: `${dir}/ca.pem`, NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assert(out.success, text);
+    assertEquals(text.trim(), `virtual channel 0 on ${server.url}`);
+  },
+});
+
+Deno.test({
+  name: "the command line serves wss:// with --cert and --key",
+  ...needs,
+  fn: async () => {
+    const { dir, ca } = pki!;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("../server.ts", import.meta.url).pathname,
+        "-p",
+        "0",
+        "--cert",
+        `${dir}/server.pem`,
+        "--key",
+        `${dir}/server.key`,
+        "--token",
+        TOKEN,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    let output = "";
+    const decoder = new TextDecoder();
+    const collect = async (stream: ReadableStream<Uint8Array>) => {
+      for await (const chunk of stream) output += decoder.decode(chunk, { stream: true });
+    };
+    const collecting = Promise.all([collect(child.stdout), collect(child.stderr)]);
+    for (let i = 0; i < 500 && !/Channel 0: wss:\/\/\S+/.test(output); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const url = /Channel 0: (wss:\/\/\S+)/.exec(output)?.[1];
+    try {
+      assert(url, output);
+      assert(output.includes("access tokens required (1 read-write, 0 read-only), TLS"), output);
+      using httpClient = Deno.createHttpClient({ caCerts: [ca] });
+      await (await RemoteBus.connect(url, { token: TOKEN, httpClient })).close();
+    } finally {
+      child.kill("SIGTERM");
+      await child.status;
+      await collecting;
+    }
+    assert(!output.includes(TOKEN), output);
+  },
+});
+
+if (pki) {
+  globalThis.addEventListener("unload", () => Deno.removeSync(pki.dir, { recursive: true }));
+}
