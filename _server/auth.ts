@@ -139,6 +139,13 @@ export class TokenTable {
     return this.#entries.length;
   }
 
+  /** Labels of the tokens shorter than {@linkcode SHORT_TOKEN} characters, to warn about. */
+  get shortTokens(): string[] {
+    return this.#entries.filter((_, i) => this.#secrets[i].length < SHORT_TOKEN).map((e) =>
+      e.grant.label
+    );
+  }
+
   /** Tokens per role, for the start-up message. */
   get counts(): Record<Role, number> {
     const counts = { rw: 0, ro: 0 };
@@ -339,6 +346,11 @@ export function exposure(
   if (tokens) {
     const { rw, ro } = tokens.counts;
     if (tokens.size === 0) warnings.push("The token list is empty: no client can connect");
+    for (const label of tokens.shortTokens) {
+      warnings.push(
+        `${label} is shorter than ${SHORT_TOKEN} characters: easy to guess (openssl rand -hex 16 makes a good one)`,
+      );
+    }
     if (!local && !tls) {
       warnings.push(
         `Tokens travel unencrypted to ${hostname}: anyone on the network path can read them; use --cert and --key`,

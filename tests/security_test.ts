@@ -550,6 +550,16 @@ Deno.test("listening beyond loopback needs tokens or an explicit insecure, and s
   assert(plain.warnings[0].includes("Tokens travel unencrypted"));
   const tls = exposure({ hostname: "::", tokens, insecure: false, tls: true });
   assertEquals([tls.warnings, tls.refusal], [[], undefined]);
+  const short = exposure({
+    hostname: "127.0.0.1",
+    tokens: new TokenTable([{ token: "abc123", label: "--token 1" }]),
+    insecure: false,
+    tls: false,
+  });
+  assert(
+    short.warnings[0].startsWith("--token 1 is shorter than 16 characters"),
+    short.warnings[0],
+  );
   for (const local of ["127.0.0.1", "localhost", "::1", "[::1]", "127.1.2.3"]) {
     assertEquals(exposure({ hostname: local, insecure: false, tls: false }).refusal, undefined);
   }
