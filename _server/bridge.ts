@@ -38,9 +38,10 @@ export interface BridgeOptions extends Partial<Limits> {
    */
   allowOrigins?: readonly string[];
   /**
-   * The address the server listens on. On a loopback address only requests
-   * whose `Host` is a loopback name are upgraded, which stops DNS rebinding
-   * (a page on another site whose name resolves to 127.0.0.1).
+   * The address the server listens on. On a loopback address without tokens,
+   * only requests whose `Host` is a loopback name (or the host of an allowed
+   * origin) are upgraded, which stops DNS rebinding (a page on another site
+   * whose name resolves to 127.0.0.1).
    * @default {undefined} (no `Host` check)
    */
   hostname?: string;
@@ -77,6 +78,20 @@ export class CanBridge {
     };
   }
 
+  // DNS rebinding only matters for a loopback server without tokens: the page
+  // would reach the bus with nothing to prove. Hosts of allowed origins pass
+  // (a reverse proxy on the same machine that keeps the Host header).
+  #hostAllowed(url: URL): boolean {
+    if (isLoopback(url.hostname) || this.allowOrigins.includes("*")) return true;
+    return this.allowOrigins.some((origin) => {
+      try {
+        return new URL(origin).host === url.host;
+      } catch {
+        return false;
+      }
+    });
+  }
+
   /** The tokens in force, or `null` when the server requires none. */
   get tokens(): TokenTable | null {
     return this.#tokens;
@@ -106,7 +121,7 @@ export class CanBridge {
       });
       return text(status, body, headers);
     };
-    if (this.#loopbackOnly && !isLoopback(url.hostname)) {
+    if (this.#loopbackOnly && this.#tokens === null && !this.#hostAllowed(url)) {
       return refuse(
         403,
         `Host ${

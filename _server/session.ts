@@ -439,6 +439,8 @@ export class Session {
     if (this.role === "ro") {
       return this.#sendError("read-only client: cannot start periodic tasks");
     }
+    // A start sends at once and may replace a task: it counts against the rate.
+    if (!this.#bucket.take()) return this.#rateLimited();
     try {
       checkPeriod(period, duration);
       if (period < this.#limits.minPeriod) {

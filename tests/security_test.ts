@@ -307,12 +307,13 @@ Deno.test("a token for another channel: 403 before upgrading, 4403 from the conf
   await server.close();
 });
 
-Deno.test("Origin: another site's page is refused; the server's own and allowed origins pass", async (t) => {
-  const { server } = await start({ allowOrigins: ["https://dash.lab:8443"] });
+Deno.test("Origin and Host: another site's page is refused; own and allowed origins pass", async (t) => {
+  // No tokens: on loopback the Origin and Host checks are all that stand between a page and the bus.
+  const { server } = await start({ tokens: undefined, allowOrigins: ["https://dash.lab:8443"] });
   const port = server.addr.port;
   const cases: [string, Record<string, string>, number][] = [
     ["a hostile origin", { Origin: "https://evil.example" }, 403],
-    ["a hostile origin with a valid token", {
+    ["a hostile origin with a token", {
       Origin: "https://evil.example",
       Authorization: `Bearer ${RW}`,
     }, 403],
@@ -322,11 +323,11 @@ Deno.test("Origin: another site's page is refused; the server's own and allowed 
     ["an allowed origin", { Origin: "https://dash.lab:8443" }, 101],
     ["no Origin (python-can, Deno)", {}, 101],
     // DNS rebinding: evil.example resolves to 127.0.0.1, so its page is "same-origin"
-    ["DNS rebinding", {
-      Host: `evil.example:${port}`,
-      Origin: `http://evil.example:${port}`,
-    }, 403],
+    ["DNS rebinding", { Host: `evil.example:${port}`, Origin: `http://evil.example:${port}` }, 403],
+    ["DNS rebinding without Origin", { Host: `evil.example:${port}` }, 403],
     ["localhost by name", { Host: `localhost:${port}`, Origin: `http://localhost:${port}` }, 101],
+    // a TLS-terminating proxy on this machine that keeps the Host header
+    ["an allowed origin's proxy", { Host: "dash.lab:8443", Origin: "https://dash.lab:8443" }, 101],
   ];
   for (const [name, headers, status] of cases) {
     await t.step(name, async () => {
@@ -338,10 +339,24 @@ Deno.test("Origin: another site's page is refused; the server's own and allowed 
       assertEquals(up.status, status, up.head);
     });
   }
-  const refused = await rawUpgrade(port, "/", { Origin: "https://evil.example" });
-  refused.conn.close();
-  assert(refused.head.includes("403"));
   await server.close();
+  await t.step(
+    "with tokens, a rebinding page gets through the Host check but has no token",
+    async () => {
+      const { server } = await start();
+      const port = server.addr.port;
+      const up = await rawUpgrade(port, "/", {
+        Host: `evil.example:${port}`,
+        Origin: `http://evil.example:${port}`,
+      });
+      assertEquals(up.status, 101);
+      await up.conn.write(encodeFrame(1, pythonBusRequest({})));
+      const frame = await new FrameReader(up.conn, up.rest).next();
+      assertEquals(closeOf(frame!).code, CloseCode.UNAUTHORIZED);
+      up.conn.close();
+      await server.close();
+    },
+  );
 });
 
 Deno.test("a client cannot choose the interface, the channel or the bit rate", async (t) => {
