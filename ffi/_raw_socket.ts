@@ -72,9 +72,14 @@ export class RawCanSocket {
   #buffer = new ArrayBuffer(BATCH * (MMSGHDR + IOVEC + CANFD_MTU + CONTROL));
   #headers = new DataView(this.#buffer, 0, BATCH * MMSGHDR);
   #headerBytes = new Uint8Array(this.#buffer, 0, BATCH * MMSGHDR);
-  #frames = new Uint8Array(this.#buffer, BATCH * (MMSGHDR + IOVEC), BATCH * CANFD_MTU);
+  // 32-bit views for the hot path (no BigInt, no DataView per frame); the
+  // 64-bit lengths involved are small, so their low words are enough.
+  #headerWords = new Int32Array(this.#buffer, 0, BATCH * MMSGHDR / 4);
+  #framesOffset = BATCH * (MMSGHDR + IOVEC);
+  #frames = new Uint8Array(this.#buffer, this.#framesOffset, BATCH * CANFD_MTU);
   #controlOffset = BATCH * (MMSGHDR + IOVEC + CANFD_MTU);
-  #control = new DataView(this.#buffer, this.#controlOffset, BATCH * CONTROL);
+  #controlWords = new Int32Array(this.#buffer, this.#controlOffset, BATCH * CONTROL / 4);
+  #batchCopy = new Uint8Array(0);
 
   private constructor(fd: number, ifindex: number, name: string) {
     this.fd = fd;
@@ -85,7 +90,7 @@ export class RawCanSocket {
       BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(new Uint8Array(this.#buffer, offset))));
     const iovecs = new DataView(this.#buffer, BATCH * MMSGHDR, BATCH * IOVEC);
     for (let i = 0; i < BATCH; i++) {
-      iovecs.setBigUint64(i * IOVEC, address(BATCH * (MMSGHDR + IOVEC) + i * CANFD_MTU), true);
+      iovecs.setBigUint64(i * IOVEC, address(this.#framesOffset + i * CANFD_MTU), true);
       iovecs.setBigUint64(i * IOVEC + 8, BigInt(CANFD_MTU), true);
       this.#headers.setBigUint64(i * MMSGHDR + 16, address(BATCH * MMSGHDR + i * IOVEC), true);
       this.#headers.setBigUint64(i * MMSGHDR + 24, 1n, true);
@@ -182,11 +187,13 @@ export class RawCanSocket {
    * @returns How many arrived (read them with `frame(i)`), or -errno.
    */
   receive(): number {
-    for (let i = 0; i < BATCH; i++) {
-      this.#headers.setBigUint64(i * MMSGHDR + 40, BigInt(CONTROL), true);
-    }
+    const words = this.#headerWords;
+    for (let i = 0; i < BATCH; i++) words[(i * MMSGHDR + 40) / 4] = CONTROL; // msg_controllen
     const count = libc().recvmmsg(this.fd, this.#headerBytes, BATCH, MSG_DONTWAIT, null);
-    return count < 0 ? -lastErrno() : count;
+    if (count < 0) return -lastErrno();
+    // One copy of the whole batch; the frames' data are views into it.
+    this.#batchCopy = this.#frames.slice(0, count * CANFD_MTU);
+    return count;
   }
 
   /**
@@ -194,33 +201,30 @@ export class RawCanSocket {
    * @throws {RangeError} For a frame of an unknown size (ignored by the bus).
    */
   frame(i: number, channel: string): CanFrame {
-    const length = this.#headers.getUint32(i * MMSGHDR + 56, true);
-    const flags = this.#headers.getInt32(i * MMSGHDR + 48, true);
-    const controlLength = Number(this.#headers.getBigUint64(i * MMSGHDR + 40, true));
+    const header = i * MMSGHDR / 4;
+    const length = this.#headerWords[header + 14]; // msg_len
+    const flags = this.#headerWords[header + 12]; // msg_flags
+    const controlLength = this.#headerWords[header + 10]; // msg_controllen
+    const control = this.#controlWords;
     let timestamp = 0;
     for (let offset = 0; offset + CMSGHDR <= controlLength;) {
-      const base = i * CONTROL + offset;
-      const cmsgLength = Number(this.#control.getBigUint64(base, true));
+      const w = (i * CONTROL + offset) / 4;
+      const cmsgLength = control[w]; // cmsg_len
       if (cmsgLength < CMSGHDR) break;
-      if (this.#control.getInt32(base + 8, true) === SOL_SOCKET) {
-        const type = this.#control.getInt32(base + 12, true);
-        if (type === SO_TIMESTAMPNS) {
-          const seconds = Number(this.#control.getBigInt64(base + 16, true));
-          const nanoseconds = Number(this.#control.getBigInt64(base + 24, true));
-          timestamp = seconds + nanoseconds / 1e9;
-        } else if (type === SO_RXQ_OVFL) {
-          this.kernelDropped = Math.max(
-            this.kernelDropped,
-            this.#control.getUint32(base + 16, true),
-          );
+      if (control[w + 2] === SOL_SOCKET) { // cmsg_level, cmsg_type, data
+        if (control[w + 3] === SO_TIMESTAMPNS) { // struct timespec { i64 tv_sec, tv_nsec; }
+          timestamp = (control[w + 4] >>> 0) + control[w + 5] * 2 ** 32 + control[w + 6] / 1e9;
+        } else if (control[w + 3] === SO_RXQ_OVFL) { // __u32 drop count
+          this.kernelDropped = Math.max(this.kernelDropped, control[w + 4] >>> 0);
         }
       }
       offset += (cmsgLength + 7) & ~7;
     }
-    return decodeCanFrame(this.#frames.subarray(i * CANFD_MTU, i * CANFD_MTU + length), {
+    return decodeCanFrame(this.#batchCopy.subarray(i * CANFD_MTU, i * CANFD_MTU + length), {
       timestamp: timestamp || Date.now() / 1000,
       channel,
       isRx: (flags & MSG_CONFIRM) === 0,
+      copy: false,
     });
   }
 

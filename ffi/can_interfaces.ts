@@ -12,7 +12,6 @@ import { CANFD_MTU } from "./structs.ts";
 export const ARPHRD_CAN = 280;
 
 const IFF_UP = 0x1;
-const IFF_RUNNING = 0x40;
 const SYS_NET = "/sys/class/net";
 
 /** What {@linkcode interfaceInfo} reports about a CAN interface. */
@@ -25,7 +24,10 @@ export interface CanInterfaceInfo {
   mtu: number;
   /** Administratively up (`IFF_UP`). */
   up: boolean;
-  /** Up and running (`IFF_RUNNING`): the link can carry frames. */
+  /**
+   * Up and able to carry frames: its operational state is `up`, or `unknown`
+   * as for vcan (a controller that is bus-off reads `down`).
+   */
   running: boolean;
   /** Whether the interface carries CAN FD frames (its MTU is 72). */
   fd: boolean;
@@ -88,12 +90,13 @@ export function interfaceInfo(name: string): CanInterfaceInfo {
       `An interface name must be 1-15 characters without "/", got ${JSON.stringify(name)}`,
     );
   }
-  let type: number, index: number, mtu: number, flags: number, path: string;
+  let type: number, index: number, mtu: number, flags: number, operstate: string, path: string;
   try {
     type = Number(readSys(name, "type"));
     index = Number(readSys(name, "ifindex"));
     mtu = Number(readSys(name, "mtu"));
     flags = Number(readSys(name, "flags"));
+    operstate = readSys(name, "operstate");
     path = Deno.realPathSync(`${SYS_NET}/${name}`);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
@@ -109,7 +112,7 @@ export function interfaceInfo(name: string): CanInterfaceInfo {
     index,
     mtu,
     up: (flags & IFF_UP) !== 0,
-    running: (flags & IFF_UP) !== 0 && (flags & IFF_RUNNING) !== 0,
+    running: (flags & IFF_UP) !== 0 && (operstate === "up" || operstate === "unknown"),
     fd: mtu === CANFD_MTU,
     virtual: path.startsWith("/sys/devices/virtual/"),
   };

@@ -59,7 +59,7 @@ function symbols(): Symbols {
 function orientStderr(): void {
   const c = libc();
   const magic = (p: Deno.PointerValue) =>
-    p !== null && (new Deno.UnsafePointerView(p).getUint32() & 0xffff0000) === 0xfbad0000;
+    p !== null && new Deno.UnsafePointerView(p).getUint32() >>> 16 === 0xfbad; // _IO_MAGIC
   let file: Deno.PointerValue = c.stderr;
   if (!magic(file)) file = file && new Deno.UnsafePointerView(file).getPointer();
   if (magic(file)) c.fwide(file, -1);

@@ -69,7 +69,7 @@ export interface SocketCanBusOptions extends BusOptions {
   /**
    * Kernel receive buffer in bytes (`SO_RCVBUF`, or `SO_RCVBUFFORCE` with
    * `CAP_NET_ADMIN`); the kernel doubles it for its bookkeeping.
-   * @default {1048576}
+   * @default {4194304}
    */
   receiveBufferSize?: number;
 }
@@ -197,7 +197,7 @@ export class SocketCanBus implements Bus {
         fdFrames: options.fd !== false,
         receiveOwn: options.receiveOwnMessages ?? false,
         filters: encodeCanFilters(filters),
-        receiveBufferSize: options.receiveBufferSize ?? 1 << 20,
+        receiveBufferSize: options.receiveBufferSize ?? 4 << 20,
       };
       const socket = RawCanSocket.open(channel, socketOptions);
       return Promise.resolve(new SocketCanBus(channel, socket, socketOptions, options, filters));

@@ -51,6 +51,12 @@ export interface DecodeOptions {
   channel?: string;
   /** Whether the frame was received (`true`) or sent by this socket (`false`). */
   isRx?: boolean;
+  /**
+   * Copy the data out of `bytes`; with `false` the frame's data is a view
+   * into `bytes`, which the caller then must not reuse.
+   * @default {true}
+   */
+  copy?: boolean;
 }
 
 /**
@@ -98,7 +104,7 @@ export function encodeCanFrame(frame: CanFrame): Uint8Array<ArrayBuffer> {
  *
  * @param bytes The bytes read; only `CAN_MTU` or `CANFD_MTU` bytes are valid.
  * @param options Timestamp, channel and direction to record.
- * @returns The frame, with its own copy of the data.
+ * @returns The frame, with its own copy of the data unless `options.copy` is `false`.
  * @throws {RangeError} For another size, a length beyond the frame type's
  *   maximum, or a CAN FD length that no DLC code has.
  * @example
@@ -119,7 +125,7 @@ export function decodeCanFrame(bytes: Uint8Array, options: DecodeOptions = {}): 
       `A CAN frame is ${CAN_MTU} or ${CANFD_MTU} bytes long, got ${bytes.length} bytes`,
     );
   }
-  const id = new DataView(bytes.buffer, bytes.byteOffset, 8).getUint32(0, true);
+  const id = (bytes[0] | bytes[1] << 8 | bytes[2] << 16 | bytes[3] << 24) >>> 0;
   const length = bytes[4];
   const flags = isFd ? bytes[5] : 0;
   const isExtendedId = (id & CAN_EFF_FLAG) !== 0;
@@ -144,7 +150,11 @@ export function decodeCanFrame(bytes: Uint8Array, options: DecodeOptions = {}): 
     bitrateSwitch: (flags & CANFD_BRS) !== 0,
     errorStateIndicator: (flags & CANFD_ESI) !== 0,
     dlc: length,
-    data: isRemoteFrame ? new Uint8Array(0) : bytes.slice(8, 8 + length),
+    data: isRemoteFrame
+      ? new Uint8Array(0)
+      : options.copy === false
+      ? bytes.subarray(8, 8 + length)
+      : bytes.slice(8, 8 + length),
   };
   if (options.channel !== undefined) frame.channel = options.channel;
   if (options.isRx !== undefined) frame.isRx = options.isRx;
