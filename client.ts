@@ -32,7 +32,7 @@ import { decodeEvent, encodeEvent } from "./codec.ts";
 import { BusClosedError, RemoteError } from "./errors.ts";
 import { type CanEvent, UnknownEventTypeError } from "./events.ts";
 import { type CanFrame, validateFrame } from "./frame.ts";
-import { BINARY_PROTOCOL, CloseCode, JSON_PROTOCOL } from "./protocol.ts";
+import { BINARY_PROTOCOL, CloseCode, JSON_PROTOCOL, TOKEN_PROTOCOL_PREFIX } from "./protocol.ts";
 import { FrameQueue } from "./_frame_queue.ts";
 import { type PeriodicHost, RemotePeriodicTask } from "./_remote_periodic.ts";
 
@@ -161,18 +161,6 @@ export interface RemoteBusOptions extends BusOptions {
  * ```
  */
 export type TokenTransport = "header" | "subprotocol" | "config";
-
-/**
- * Prefix of the `Sec-WebSocket-Protocol` entry that carries an access token
- * for clients that cannot set an `Authorization` header (browsers).
- *
- * @example
- * ```ts
- * import { TOKEN_PROTOCOL_PREFIX } from "./client.ts";
- * if (TOKEN_PROTOCOL_PREFIX !== "canremote.token.") throw new Error();
- * ```
- */
-export const TOKEN_PROTOCOL_PREFIX = "canremote.token.";
 
 /**
  * The `Sec-WebSocket-Protocol` entry that carries a token:

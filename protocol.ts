@@ -12,6 +12,18 @@ export const BINARY_PROTOCOL = "can.binary+json.v1";
 /** Subprotocols in order of preference. */
 export const SUBPROTOCOLS: readonly string[] = Object.freeze([BINARY_PROTOCOL, JSON_PROTOCOL]);
 
+/**
+ * Prefix of the `Sec-WebSocket-Protocol` entry that carries an access token
+ * for clients that cannot set an `Authorization` header (browsers).
+ *
+ * @example
+ * ```ts
+ * import { TOKEN_PROTOCOL_PREFIX } from "./protocol.ts";
+ * if (TOKEN_PROTOCOL_PREFIX !== "canremote.token.") throw new Error();
+ * ```
+ */
+export const TOKEN_PROTOCOL_PREFIX = "canremote.token.";
+
 /** Default TCP port of python-can-remote and canremote. */
 export const DEFAULT_PORT = 54701;
 

@@ -2,7 +2,7 @@
 // gets a plain HTTP status (the ws package's rule; the reference upgrades
 // anything and answers a protocol that was never offered).
 import { BINARY_PROTOCOL, JSON_PROTOCOL } from "../protocol.ts";
-import { TOKEN_PROTOCOL_PREFIX } from "../client.ts";
+import { TOKEN_PROTOCOL_PREFIX } from "../protocol.ts";
 
 /**
  * Picks the subprotocol for an offered `Sec-WebSocket-Protocol` header:
