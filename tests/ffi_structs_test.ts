@@ -194,3 +194,21 @@ Deno.test("property: the kernel filters encoded pass exactly the frames matchesF
     { numRuns: 2000 },
   );
 });
+
+Deno.test("ffi modules import without permissions: libraries open on first use", async () => {
+  const modules = ["socketcan_bus.ts", "libsocketcan.ts", "errno.ts", "structs.ts"]
+    .map((name) => `import ${JSON.stringify(new URL(`../ffi/${name}`, import.meta.url).href)};`);
+  const code = `${modules.join("\n")}\nconsole.log("imported");`;
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", "--no-config", "-"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = output.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(code));
+  await writer.close();
+  const { success, stdout, stderr } = await output.output();
+  assert(success, new TextDecoder().decode(stderr));
+  assertEquals(new TextDecoder().decode(stdout), "imported\n");
+});
