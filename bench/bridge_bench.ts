@@ -39,7 +39,9 @@ async function startServer(script = "../server.ts"): Promise<Server> {
       "run",
       "-A",
       path,
-      ...(script === "../server.ts" ? ["-p", String(port), "--max-send-rate", "0"] : [String(port)]),
+      ...(script === "../server.ts"
+        ? ["-p", String(port), "--max-send-rate", "0"]
+        : [String(port)]),
     ],
     stdout: "piped",
     stderr: "inherit",
