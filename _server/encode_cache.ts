@@ -1,20 +1,29 @@
 // Each frame is encoded once per wire format, however many clients receive
-// it: bus backends hand the same frame object to every client's bus.
+// it. Bus backends hand the same frame object to every client's bus, and the
+// server relays it to each of them synchronously (Bus.subscribe), one client
+// after the other: remembering the last frame per format catches every
+// repeat, with no table to grow or collect.
 import type { CanFrame } from "../frame.ts";
 import { encodeBinary } from "../codec_binary.ts";
 import { encodeJson } from "../codec_json.ts";
 
-const binary = new WeakMap<CanFrame, Uint8Array>();
-const json = new WeakMap<CanFrame, string>();
+let binaryFrame: CanFrame | undefined;
+let binaryBytes: Uint8Array | undefined;
+let jsonFrame: CanFrame | undefined;
+let jsonText: string | undefined;
 
-/** The wire form of a `message` event for `frame`, from the cache when another client needed it. */
+/** The wire form of a `message` event for `frame`, reused when the previous call had the same frame. */
 export function encodeForProtocol(frame: CanFrame, isBinary: boolean): Uint8Array | string {
   if (isBinary) {
-    let bytes = binary.get(frame);
-    if (!bytes) binary.set(frame, bytes = encodeBinary(frame));
-    return bytes;
+    if (frame !== binaryFrame) {
+      binaryBytes = encodeBinary(frame);
+      binaryFrame = frame;
+    }
+    return binaryBytes!;
   }
-  let text = json.get(frame);
-  if (!text) json.set(frame, text = encodeJson({ type: "message", frame }));
-  return text;
+  if (frame !== jsonFrame) {
+    jsonText = encodeJson({ type: "message", frame });
+    jsonFrame = frame;
+  }
+  return jsonText!;
 }

@@ -16,6 +16,8 @@ const args = parseArgs({
     receivers: { type: "string", default: "1,10,50" },
     stall: { type: "string", default: "500000" },
     quick: { type: "boolean", default: false },
+    "only-memory": { type: "boolean", default: false },
+    "server-v8-flags": { type: "string" },
   },
 }).values;
 const FRAMES = args.quick ? 2000 : Number(args.frames);
@@ -38,6 +40,7 @@ async function startServer(script = "../server.ts"): Promise<Server> {
     args: [
       "run",
       "-A",
+      ...(args["server-v8-flags"] ? [`--v8-flags=${args["server-v8-flags"]}`] : []),
       path,
       ...(script === "../server.ts"
         ? ["-p", String(port), "--max-send-rate", "0"]
@@ -210,8 +213,12 @@ async function latency(server: Server, protocol: string, k: number, seconds = 5)
   return { p50: quantile(all, 0.5), p99: quantile(all, 0.99), lost: total * k - all.length };
 }
 
-/** One receiver stops reading (raw TCP, never read) while another reads everything. */
-async function stalled(server: Server) {
+/**
+ * One receiver stops reading (raw TCP, never read) while another reads
+ * everything; with `stall` false, the same flood without the stalled one,
+ * as the baseline of what the heap grows anyway.
+ */
+async function flood(server: Server, stall: boolean) {
   const port = Number(new URL(server.url).port);
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   const key = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -219,11 +226,12 @@ async function stalled(server: Server) {
     `GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ${BINARY_PROTOCOL}\r\n\r\n`,
   ));
   await conn.read(new Uint8Array(4096)); // the 101; from now on nothing is read
+  if (!stall) conn.close();
   const request = new TextEncoder().encode(
     JSON.stringify({ type: "bus_request", payload: { config: {} } }),
   );
   const masked = new Uint8Array([0x81, 0x80 | request.length, 0, 0, 0, 0, ...request]);
-  await conn.write(masked);
+  if (stall) await conn.write(masked);
   const healthy = await receiver(server.url, BINARY_PROTOCOL, false);
   const sender = await connect(server.url, BINARY_PROTOCOL);
   await sleep(200);
@@ -240,13 +248,13 @@ async function stalled(server: Server) {
   while (healthy.count < STALL_FRAMES && performance.now() < deadline) await sleep(5);
   peak = Math.max(peak, rssMiB(server.pid));
   const result = { rssGrowthMiB: peak - rss0, healthyLost: STALL_FRAMES - healthy.count };
-  conn.close();
+  if (stall) conn.close();
   await closeAll([sender, healthy.ws]);
   return result;
 }
 
 const floors = new Map<number, number>();
-{
+if (!args["only-memory"]) {
   const bare = await startServer("./_floor_server.ts");
   try {
     for (const k of RECEIVERS) floors.set(k, (await floor(bare, k)).cpuMicrosPerFrame);
@@ -254,44 +262,57 @@ const floors = new Map<number, number>();
     await bare.stop();
   }
 }
-const server = await startServer();
 const fmt = (n: number, digits = 2) => n.toFixed(digits);
-try {
-  console.log(`# canremote bridge benchmark (${FRAMES} frames per run)\n`);
-  console.log(
-    "| format | receivers | delivered/s | lost | server CPU us/frame | bare Deno WebSocket us/frame | ratio |",
-  );
-  console.log("| --- | --- | --- | --- | --- | --- | --- |");
-  for (const protocol of [BINARY_PROTOCOL, JSON_PROTOCOL]) {
-    for (const k of RECEIVERS) {
-      const r = await throughput(server, protocol, k);
-      const bare = floors.get(k)!;
+if (!args["only-memory"]) {
+  const server = await startServer();
+  try {
+    console.log(`# canremote bridge benchmark (${FRAMES} frames per run)\n`);
+    console.log(
+      "| format | receivers | delivered/s | lost | server CPU us/frame | bare Deno WebSocket us/frame | ratio |",
+    );
+    console.log("| --- | --- | --- | --- | --- | --- | --- |");
+    for (const protocol of [BINARY_PROTOCOL, JSON_PROTOCOL]) {
+      for (const k of RECEIVERS) {
+        const r = await throughput(server, protocol, k);
+        const bare = floors.get(k)!;
+        console.log(
+          `| ${protocol === BINARY_PROTOCOL ? "binary" : "json"} | ${k} | ${
+            fmt(r.framesPerSecond, 0)
+          } | ${r.lost} | ${fmt(r.cpuMicrosPerFrame)} | ${fmt(bare)} | ${
+            fmt(r.cpuMicrosPerFrame / bare)
+          } |`,
+        );
+      }
+    }
+    console.log("\n| format | receivers | rate | p50 ms | p99 ms | lost |");
+    console.log("| --- | --- | --- | --- | --- | --- |");
+    for (const protocol of [BINARY_PROTOCOL, JSON_PROTOCOL]) {
+      const k = Math.max(...RECEIVERS);
+      const r = await latency(server, protocol, k);
       console.log(
-        `| ${protocol === BINARY_PROTOCOL ? "binary" : "json"} | ${k} | ${
-          fmt(r.framesPerSecond, 0)
-        } | ${r.lost} | ${fmt(r.cpuMicrosPerFrame)} | ${fmt(bare)} | ${
-          fmt(r.cpuMicrosPerFrame / bare)
-        } |`,
+        `| ${protocol === BINARY_PROTOCOL ? "binary" : "json"} | ${k} | 200/s | ${fmt(r.p50)} | ${
+          fmt(r.p99)
+        } | ${r.lost} |`,
       );
     }
+  } finally {
+    await server.stop();
   }
-  console.log("\n| format | receivers | rate | p50 ms | p99 ms | lost |");
-  console.log("| --- | --- | --- | --- | --- | --- |");
-  for (const protocol of [BINARY_PROTOCOL, JSON_PROTOCOL]) {
-    const k = Math.max(...RECEIVERS);
-    const r = await latency(server, protocol, k);
-    console.log(
-      `| ${protocol === BINARY_PROTOCOL ? "binary" : "json"} | ${k} | 200/s | ${fmt(r.p50)} | ${
-        fmt(r.p99)
-      } | ${r.lost} |`,
-    );
-  }
-  const s = await stalled(server);
-  console.log(
-    `\nStalled receiver, ${STALL_FRAMES} frames: server RSS grew ${
-      fmt(s.rssGrowthMiB, 1)
-    } MiB; the healthy receiver lost ${s.healthyLost}.`,
-  );
-} finally {
-  await server.stop();
 }
+// Each memory run gets a fresh server process.
+const rss: Record<string, { rssGrowthMiB: number; healthyLost: number }> = {};
+for (const stall of [false, true]) {
+  const fresh = await startServer();
+  try {
+    rss[stall ? "stalled" : "baseline"] = await flood(fresh, stall);
+  } finally {
+    await fresh.stop();
+  }
+}
+console.log(
+  `\nFlood of ${STALL_FRAMES} frames to one healthy receiver: server RSS grew ${
+    fmt(rss.baseline.rssGrowthMiB, 1)
+  } MiB; with one more receiver stalled throughout, ${
+    fmt(rss.stalled.rssGrowthMiB, 1)
+  } MiB, and the healthy receiver lost ${rss.stalled.healthyLost}.`,
+);
