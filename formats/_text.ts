@@ -1,6 +1,8 @@
 // Private plumbing shared by the text log formats: buffered text output,
-// line reading with line numbers, and bad-line reporting.
-import type { LogSink, ReadLogOptions } from "./types.ts";
+// the writer methods around it, line reading with line numbers, and bad-line
+// reporting.
+import type { CanFrame } from "../frame.ts";
+import type { LogSink, LogWriter, ReadLogOptions } from "./types.ts";
 
 const BUFFER_CHARS = 1 << 16;
 
@@ -47,6 +49,43 @@ export class TextOut {
     this.#closed = true;
     await this.flush();
     await this.#writer.close();
+  }
+}
+
+/**
+ * `flush()`, `close()` and `[Symbol.asyncDispose]()` of a text log writer;
+ * subclasses format each frame into {@linkcode TextLogWriter.out}.
+ */
+export abstract class TextLogWriter implements LogWriter {
+  /** The buffered text going to the sink. */
+  protected readonly out: TextOut;
+
+  /** @param sink Where the text goes; closed by `close()`. */
+  constructor(sink: LogSink) {
+    this.out = new TextOut(sink);
+  }
+
+  /**
+   * Adds a frame.
+   *
+   * @param frame The frame.
+   * @returns Once the frame is buffered.
+   */
+  abstract write(frame: CanFrame): Promise<void>;
+
+  /** Writes the buffered lines to the sink. */
+  flush(): Promise<void> {
+    return this.out.flush();
+  }
+
+  /** Flushes and closes the sink. */
+  close(): Promise<void> {
+    return this.out.close();
+  }
+
+  /** Same as `close()`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
 
@@ -102,4 +141,32 @@ export class LineErrors {
     if (!this.#onError) throw error;
     this.#onError(error);
   }
+}
+
+/**
+ * Reads one frame a line: blank lines are skipped, as are lines `skip()`
+ * accepts; a line `parse()` throws on is reported through {@linkcode LineErrors}.
+ */
+export async function* readFrameLines(
+  stream: ReadableStream<Uint8Array>,
+  options: ReadLogOptions,
+  parse: (line: string) => CanFrame,
+  skip?: (line: string) => boolean,
+): AsyncGenerator<CanFrame> {
+  const errors = new LineErrors(options);
+  let empty = true;
+  for await (const [number, line] of readLines(stream)) {
+    if (line.trim() === "") continue;
+    empty = false;
+    if (skip?.(line)) continue;
+    let frame: CanFrame;
+    try {
+      frame = parse(line);
+    } catch (error) {
+      errors.report(number, error);
+      continue;
+    }
+    yield frame;
+  }
+  if (empty) errors.report(1, "the file is empty");
 }

@@ -48,8 +48,8 @@
 
 import { CANFD_LENGTHS, type CanFrame, createFrame, lengthToDlc, validateFrame } from "../frame.ts";
 import { channel2int, pythonFloatRepr } from "./_python.ts";
-import { LineErrors, readLines, TextOut } from "./_text.ts";
-import type { LogSink, LogWriter, ReadLogOptions } from "./types.ts";
+import { LineErrors, readLines, TextLogWriter } from "./_text.ts";
+import type { LogSink, ReadLogOptions } from "./types.ts";
 
 const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -100,8 +100,7 @@ export interface AscWriterOptions {
  * if (lines[6] !== "End TriggerBlock") throw new Error(lines[6]);
  * ```
  */
-export class AscWriter implements LogWriter {
-  #out: TextOut;
+export class AscWriter extends TextLogWriter {
   #channel: number;
   #started: number | undefined;
 
@@ -113,15 +112,16 @@ export class AscWriter implements LogWriter {
    * @throws {RangeError} When `options.channel` is not a number.
    */
   constructor(sink: LogSink, options: AscWriterOptions = {}) {
-    this.#channel = options.channel ?? 1;
-    if (typeof this.#channel !== "number" || !Number.isFinite(this.#channel)) {
+    const channel = options.channel ?? 1;
+    if (typeof channel !== "number" || !Number.isFinite(channel)) {
       throw new RangeError(
         `The ASC channel must be a number, got ${JSON.stringify(options.channel)}`,
       );
     }
-    this.#out = new TextOut(sink);
+    super(sink);
+    this.#channel = channel;
     const now = options.now ?? new Date();
-    void this.#out.write(
+    void this.out.write(
       `date ${ascDate(now, String(now.getMilliseconds()).padStart(3, "0"))}\n` +
         "base hex  timestamps absolute\ninternal events logged\n",
     );
@@ -138,7 +138,7 @@ export class AscWriter implements LogWriter {
       text = `Begin Triggerblock ${date}\n${eventTime(0)} Start of measurement\n`;
     }
     const relative = timestamp >= this.#started ? timestamp - this.#started : 0;
-    return this.#out.write(`${text}${eventTime(relative)} ${message}\n`);
+    return this.out.write(`${text}${eventTime(relative)} ${message}\n`);
   }
 
   /**
@@ -150,7 +150,7 @@ export class AscWriter implements LogWriter {
    * @throws {RangeError} When the frame breaks a CAN rule.
    */
   async write(frame: CanFrame): Promise<void> {
-    this.#out.check();
+    this.out.check();
     const f = validateFrame(frame);
     if (f.isErrorFrame) return await this.#event(f.timestamp, `${this.#channel}  ErrorFrame`);
     const number = channel2int(f.channel);
@@ -184,19 +184,9 @@ export class AscWriter implements LogWriter {
     await this.#event(f.timestamp, message);
   }
 
-  /** Writes the buffered lines to the sink. */
-  flush(): Promise<void> {
-    return this.#out.flush();
-  }
-
   /** Writes `End TriggerBlock`, flushes and closes the sink. */
-  close(): Promise<void> {
-    return this.#out.close("End TriggerBlock\n");
-  }
-
-  /** Same as {@linkcode AscWriter.close}. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
+  override close(): Promise<void> {
+    return this.out.close("End TriggerBlock\n");
   }
 }
 

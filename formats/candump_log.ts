@@ -9,8 +9,8 @@
 
 import { DEFAULT_CANDUMP_CHANNEL, parseCandump, stringifyCandump } from "../candump.ts";
 import { type CanFrame, validateFrame } from "../frame.ts";
-import { LineErrors, readLines, TextOut } from "./_text.ts";
-import type { LogSink, LogWriter, ReadLogOptions } from "./types.ts";
+import { readFrameLines, TextLogWriter } from "./_text.ts";
+import type { LogSink, ReadLogOptions } from "./types.ts";
 
 /** Options of {@linkcode CandumpLogWriter}. */
 export interface CandumpLogWriterOptions {
@@ -38,8 +38,7 @@ export interface CandumpLogWriterOptions {
  * if (text !== "(0000000001.500000) vcan0 123#01\n") throw new Error(text);
  * ```
  */
-export class CandumpLogWriter implements LogWriter {
-  #out: TextOut;
+export class CandumpLogWriter extends TextLogWriter {
   #channel: string | number;
 
   /**
@@ -47,7 +46,7 @@ export class CandumpLogWriter implements LogWriter {
    * @param options Default channel.
    */
   constructor(sink: LogSink, options: CandumpLogWriterOptions = {}) {
-    this.#out = new TextOut(sink);
+    super(sink);
     this.#channel = options.channel ?? DEFAULT_CANDUMP_CHANNEL;
   }
 
@@ -60,23 +59,8 @@ export class CandumpLogWriter implements LogWriter {
    * @throws {RangeError} When the frame breaks a CAN rule or has a negative timestamp.
    */
   async write(frame: CanFrame): Promise<void> {
-    this.#out.check();
-    await this.#out.write(stringifyCandump(validateFrame(frame), this.#channel) + "\n");
-  }
-
-  /** Writes the buffered lines to the sink. */
-  flush(): Promise<void> {
-    return this.#out.flush();
-  }
-
-  /** Flushes and closes the sink. */
-  close(): Promise<void> {
-    return this.#out.close();
-  }
-
-  /** Same as {@linkcode CandumpLogWriter.close}. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
+    this.out.check();
+    await this.out.write(stringifyCandump(validateFrame(frame), this.#channel) + "\n");
   }
 }
 
@@ -95,24 +79,9 @@ export class CandumpLogWriter implements LogWriter {
  * if (frames.length !== 2 || !frames[1].isRemoteFrame) throw new Error();
  * ```
  */
-export async function* readCandumpLog(
+export function readCandumpLog(
   stream: ReadableStream<Uint8Array>,
   options: ReadLogOptions = {},
 ): AsyncGenerator<CanFrame> {
-  const errors = new LineErrors(options);
-  let empty = true;
-  for await (const [number, line] of readLines(stream)) {
-    if (line.trim() === "") continue;
-    empty = false;
-    if (line.startsWith("DROPCOUNT:")) continue;
-    let frame: CanFrame;
-    try {
-      frame = parseCandump(line);
-    } catch (error) {
-      errors.report(number, error);
-      continue;
-    }
-    yield frame;
-  }
-  if (empty) errors.report(1, "the file is empty");
+  return readFrameLines(stream, options, parseCandump, (line) => line.startsWith("DROPCOUNT:"));
 }

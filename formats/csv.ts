@@ -27,8 +27,8 @@
 
 import { type CanFrame, createFrame, validateFrame } from "../frame.ts";
 import { pythonFloatRepr } from "./_python.ts";
-import { LineErrors, readLines, TextOut } from "./_text.ts";
-import type { LogSink, LogWriter, ReadLogOptions } from "./types.ts";
+import { LineErrors, readLines, TextLogWriter } from "./_text.ts";
+import type { LogSink, ReadLogOptions } from "./types.ts";
 
 /** The header line python-can's `CSVWriter` writes. */
 export const CSV_HEADER = "timestamp,arbitration_id,extended,remote,error,dlc,data";
@@ -67,17 +67,15 @@ function fromBase64(text: string): Uint8Array {
  * if (text.split("\n")[1] !== "1.5,0x123,0,0,0,2,AQI=") throw new Error(text);
  * ```
  */
-export class CsvWriter implements LogWriter {
-  #out: TextOut;
-
+export class CsvWriter extends TextLogWriter {
   /**
    * Buffers the header line.
    *
    * @param sink Where the text goes; closed by {@linkcode CsvWriter.close}.
    */
   constructor(sink: LogSink) {
-    this.#out = new TextOut(sink);
-    void this.#out.write(CSV_HEADER + "\n");
+    super(sink);
+    void this.out.write(CSV_HEADER + "\n");
   }
 
   /**
@@ -89,7 +87,7 @@ export class CsvWriter implements LogWriter {
    * @throws {RangeError} When the frame breaks a CAN rule.
    */
   async write(frame: CanFrame): Promise<void> {
-    this.#out.check();
+    this.out.check();
     const f = validateFrame(frame);
     const row = [
       pythonFloatRepr(f.timestamp),
@@ -100,22 +98,7 @@ export class CsvWriter implements LogWriter {
       String(f.dlc),
       toBase64(f.data),
     ];
-    await this.#out.write(row.join(",") + "\n");
-  }
-
-  /** Writes the buffered rows to the sink. */
-  flush(): Promise<void> {
-    return this.#out.flush();
-  }
-
-  /** Flushes and closes the sink. */
-  close(): Promise<void> {
-    return this.#out.close();
-  }
-
-  /** Same as {@linkcode CsvWriter.close}. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
+    await this.out.write(row.join(",") + "\n");
   }
 }
 

@@ -23,8 +23,8 @@
  */
 
 import { type CanFrame, type CanFrameInit, createFrame, validateFrame } from "../frame.ts";
-import { LineErrors, readLines, TextOut } from "./_text.ts";
-import type { LogSink, LogWriter, ReadLogOptions } from "./types.ts";
+import { readFrameLines, TextLogWriter } from "./_text.ts";
+import type { LogSink, ReadLogOptions } from "./types.ts";
 
 /**
  * Encodes a frame as one `.jsonl` line (without the line end).
@@ -162,12 +162,10 @@ export function parseJsonl(line: string): CanFrame {
  * if (!new TextDecoder().decode(chunks[0]).endsWith('"data":"01"}\n')) throw new Error();
  * ```
  */
-export class JsonlWriter implements LogWriter {
-  #out: TextOut;
-
+export class JsonlWriter extends TextLogWriter {
   /** @param sink Where the text goes; closed by {@linkcode JsonlWriter.close}. */
   constructor(sink: LogSink) {
-    this.#out = new TextOut(sink);
+    super(sink);
   }
 
   /**
@@ -179,23 +177,8 @@ export class JsonlWriter implements LogWriter {
    * @throws {RangeError} When the frame breaks a CAN rule.
    */
   async write(frame: CanFrame): Promise<void> {
-    this.#out.check();
-    await this.#out.write(stringifyJsonl(frame) + "\n");
-  }
-
-  /** Writes the buffered lines to the sink. */
-  flush(): Promise<void> {
-    return this.#out.flush();
-  }
-
-  /** Flushes and closes the sink. */
-  close(): Promise<void> {
-    return this.#out.close();
-  }
-
-  /** Same as {@linkcode JsonlWriter.close}. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
+    this.out.check();
+    await this.out.write(stringifyJsonl(frame) + "\n");
   }
 }
 
@@ -214,23 +197,9 @@ export class JsonlWriter implements LogWriter {
  * if (frame.arbitrationId !== 5 || frame.dlc !== 2) throw new Error();
  * ```
  */
-export async function* readJsonl(
+export function readJsonl(
   stream: ReadableStream<Uint8Array>,
   options: ReadLogOptions = {},
 ): AsyncGenerator<CanFrame> {
-  const errors = new LineErrors(options);
-  let empty = true;
-  for await (const [number, line] of readLines(stream)) {
-    if (line.trim() === "") continue;
-    empty = false;
-    let frame: CanFrame;
-    try {
-      frame = parseJsonl(line);
-    } catch (error) {
-      errors.report(number, error);
-      continue;
-    }
-    yield frame;
-  }
-  if (empty) errors.report(1, "the file is empty");
+  return readFrameLines(stream, options, parseJsonl);
 }
