@@ -214,6 +214,17 @@ export class TextWriter {
   }
 }
 
+/** Prints a tool's help text on `io.stdout`; returns the exit code 0. */
+export async function printUsage(usage: string, io: ToolIo): Promise<number> {
+  const out = new TextWriter(io.stdout ?? Deno.stdout.writable);
+  try {
+    await out.write(usage + "\n");
+  } finally {
+    out.release();
+  }
+  return 0;
+}
+
 /** A sink over `stream` that does not close it: for writers that close their sink. */
 export function unclosable(stream: WritableStream<Uint8Array>): WritableStream<Uint8Array> {
   const writer = stream.getWriter();

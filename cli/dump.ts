@@ -38,6 +38,7 @@ import {
   openBus,
   parse,
   parseFilters,
+  printUsage,
   runTool,
   stopSignal,
   TextWriter,
@@ -173,12 +174,9 @@ class Stamper {
 export function main(args: string[], io: ToolIo = {}): Promise<number> {
   return runTool("dump", io, async (stderr) => {
     const { values, extra } = parse(args, OPTIONS, false);
+    if (values.help) return await printUsage(USAGE, io);
     const out = new TextWriter(io.stdout ?? Deno.stdout.writable);
     try {
-      if (values.help) {
-        await out.write(USAGE + "\n");
-        return 0;
-      }
       const mode = values.timestamp;
       if (mode !== undefined && !["a", "A", "d", "z"].includes(mode)) {
         throw new UsageError(`-t must be a, A, d or z, got "${mode}"`);

@@ -44,9 +44,10 @@ import {
   openBus,
   parse,
   parseFilters,
+  printUsage,
   runTool,
   stopSignal,
-  TextWriter,
+  type TextWriter,
   type ToolIo,
   unclosable,
   UsageError,
@@ -129,12 +130,7 @@ class Rate {
 export function main(args: string[], io: ToolIo = {}): Promise<number> {
   return runTool("logger", io, async (stderr) => {
     const { values, extra } = parse(args, OPTIONS, false);
-    if (values.help) {
-      const out = new TextWriter(io.stdout ?? Deno.stdout.writable);
-      await out.write(USAGE + "\n");
-      out.release();
-      return 0;
-    }
+    if (values.help) return await printUsage(USAGE, io);
     const fileName = values.file_name ?? values["file-name"];
     const maxBytes = integerFlag("file_size", values.file_size ?? values["file-size"], true);
     if (maxBytes && !fileName) throw new UsageError("--file_size needs --file_name");

@@ -34,6 +34,7 @@ import {
   numberFlag,
   openBus,
   parse,
+  printUsage,
   runTool,
   sleep,
   stopSignal,
@@ -98,12 +99,7 @@ interface Timing {
 export function main(args: string[], io: ToolIo = {}): Promise<number> {
   return runTool("player", io, async (stderr) => {
     const { values, positionals, extra } = parse(args, OPTIONS, true);
-    if (values.help) {
-      const out = new TextWriter(io.stdout ?? Deno.stdout.writable);
-      await out.write(USAGE + "\n");
-      out.release();
-      return 0;
-    }
+    if (values.help) return await printUsage(USAGE, io);
     if (positionals.length !== 1) {
       throw new UsageError(positionals.length ? "give one file" : "give the file to replay");
     }

@@ -32,6 +32,7 @@ import {
   numberFlag,
   openBus,
   parse,
+  printUsage,
   runTool,
   sleep,
   stopSignal,
@@ -83,12 +84,7 @@ const OPTIONS = {
 export function main(args: string[], io: ToolIo = {}): Promise<number> {
   return runTool("send", io, async () => {
     const { values, positionals, extra } = parse(args, OPTIONS, true);
-    if (values.help) {
-      const out = new TextWriter(io.stdout ?? Deno.stdout.writable);
-      await out.write(USAGE + "\n");
-      out.release();
-      return 0;
-    }
+    if (values.help) return await printUsage(USAGE, io);
     if (positionals.length === 0) {
       throw new UsageError("give at least one frame, such as 123#DEADBEEF");
     }
