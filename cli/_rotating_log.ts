@@ -4,6 +4,7 @@
 // started under the original name). Operations run one after another, so a
 // periodic flush can run beside the writes.
 import type { CanFrame } from "../frame.ts";
+import { gzipSink } from "../formats/_gzip.ts";
 import { createLogWriter, logFormatOf } from "../formats/log_file.ts";
 import type { LogWriter } from "../formats/types.ts";
 
@@ -51,23 +52,6 @@ function withoutFirstLine(sink: WritableStream<Uint8Array>): WritableStream<Uint
     },
     close: () => writer.close(),
     abort: (reason) => writer.abort(reason),
-  });
-}
-
-function gzipped(sink: WritableStream<Uint8Array>): WritableStream<Uint8Array> {
-  const gzip = new CompressionStream("gzip");
-  const piping = gzip.readable.pipeTo(sink);
-  const writer = gzip.writable.getWriter();
-  return new WritableStream({
-    write: (chunk) => writer.write(chunk as Uint8Array<ArrayBuffer>),
-    async close() {
-      await writer.close();
-      await piping;
-    },
-    async abort(reason) {
-      await writer.abort(reason);
-      await piping.catch(() => {});
-    },
   });
 }
 
@@ -122,7 +106,7 @@ export class RotatingLog {
       close: () => disk.close(),
       abort: (reason) => disk.abort(reason),
     });
-    if (gzip) sink = gzipped(sink);
+    if (gzip) sink = gzipSink(sink);
     // python-can's CSVWriter writes the header only into an empty file.
     if (format === "csv" && this.#bytes > 0) sink = withoutFirstLine(sink);
     this.#writer = createLogWriter(format, sink);

@@ -18,6 +18,7 @@ import { AscWriter, readAsc, type ReadAscOptions } from "./asc.ts";
 import { CandumpLogWriter, readCandumpLog } from "./candump_log.ts";
 import { CsvWriter, readCsv } from "./csv.ts";
 import { JsonlWriter, readJsonl } from "./jsonl.ts";
+import { gzipSink } from "./_gzip.ts";
 import { channel2int } from "./_python.ts";
 import type { LogSink, LogWriter } from "./types.ts";
 
@@ -156,24 +157,6 @@ export function readLog(
     default:
       throw new RangeError(`Unknown log format ${JSON.stringify(format)}`);
   }
-}
-
-/** A sink that gzips into `destination` and closes it when closed. */
-function gzipSink(destination: WritableStream<Uint8Array>): WritableStream<Uint8Array> {
-  const gzip = new CompressionStream("gzip");
-  const piping = gzip.readable.pipeTo(destination);
-  const writer = gzip.writable.getWriter();
-  return new WritableStream({
-    write: (chunk) => writer.write(chunk as Uint8Array<ArrayBuffer>),
-    async close() {
-      await writer.close();
-      await piping;
-    },
-    async abort(reason) {
-      await writer.abort(reason);
-      await piping.catch(() => {});
-    },
-  });
 }
 
 /**
