@@ -23,6 +23,24 @@ export function checkPeriod(period: unknown, duration?: unknown): void {
 }
 
 /**
+ * Checks the frame `modify()` gives a periodic task that now sends `current`.
+ * @returns The frame, validated.
+ * @throws {TypeError} When a field of `frame` has the wrong type.
+ * @throws {RangeError} When `frame` breaks a CAN rule or has another arbitration id.
+ */
+export function checkModifiedFrame(current: CanFrame, frame: CanFrame): CanFrame {
+  const checked = validateFrame(frame);
+  if (checked.arbitrationId !== current.arbitrationId) {
+    throw new RangeError(
+      `A periodic task keeps its arbitration id 0x${current.arbitrationId.toString(16)}, got 0x${
+        checked.arbitrationId.toString(16)
+      }`,
+    );
+  }
+  return checked;
+}
+
+/**
  * A task that calls `send` every `period` seconds, on a schedule that does
  * not drift: each run is planned from the start time, not from the last run.
  */
@@ -64,15 +82,7 @@ export class LocalPeriodicTask implements PeriodicTask {
   }
 
   modify(frame: CanFrame): void {
-    const checked = validateFrame(frame);
-    if (checked.arbitrationId !== this.#frame.arbitrationId) {
-      throw new RangeError(
-        `A periodic task keeps its arbitration id 0x${
-          this.#frame.arbitrationId.toString(16)
-        }, got 0x${checked.arbitrationId.toString(16)}`,
-      );
-    }
-    this.#frame = checked;
+    this.#frame = checkModifiedFrame(this.#frame, frame);
   }
 
   stop(): void {

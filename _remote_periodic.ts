@@ -4,7 +4,7 @@
 // protocol keys them (python-can-remote's periodic_stop carries the bare id).
 import type { PeriodicTask } from "./bus.ts";
 import { type CanFrame, validateFrame } from "./frame.ts";
-import { checkPeriod } from "./_periodic.ts";
+import { checkModifiedFrame, checkPeriod } from "./_periodic.ts";
 
 /** What a task asks of the bus that owns it. */
 export interface PeriodicHost {
@@ -72,15 +72,7 @@ export class RemotePeriodicTask implements PeriodicTask {
   }
 
   modify(frame: CanFrame): void {
-    const checked = validateFrame(frame);
-    if (checked.arbitrationId !== this.#frame.arbitrationId) {
-      throw new RangeError(
-        `A periodic task keeps its arbitration id 0x${
-          this.#frame.arbitrationId.toString(16)
-        }, got 0x${checked.arbitrationId.toString(16)}`,
-      );
-    }
-    this.#frame = checked;
+    this.#frame = checkModifiedFrame(this.#frame, frame);
     // A periodic_start with the same id replaces the running task on the
     // server; a stopped task must not be started again.
     if (!this.#stopped) this.#host.start(this, this.remaining());
