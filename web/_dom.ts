@@ -21,6 +21,32 @@ export function el<K extends keyof HTMLElementTagNameMap>(
   return node;
 }
 
+/**
+ * A list row: a `div` of class `className`, and `cell(cls)`, which appends a
+ * `span` of class `cls` to it and returns the span.
+ */
+export function rowWithCells(
+  className: string,
+): { row: HTMLDivElement; cell: (cls: string) => HTMLSpanElement } {
+  const row = el("div", className);
+  const cell = (cls: string) => {
+    const span = el("span", cls);
+    row.append(span);
+    return span;
+  };
+  return { row, cell };
+}
+
+/** Sets a frame row's class: `base`, plus `k-err` for an error frame or `k-rtr` for a remote one. */
+export function setFrameKind(
+  row: HTMLElement,
+  base: string,
+  frame: { readonly isErrorFrame: boolean; readonly isRemoteFrame: boolean },
+): void {
+  const kind = frame.isErrorFrame ? `${base} k-err` : frame.isRemoteFrame ? `${base} k-rtr` : base;
+  if (row.className !== kind) row.className = kind;
+}
+
 /** Sets text only when it differs, sparing the browser a layout. */
 export function setText(node: HTMLElement, text: string): void {
   if (node.textContent !== text) node.textContent = text;

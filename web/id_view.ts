@@ -7,7 +7,7 @@
  * @module
  */
 
-import { el, setFlags, setText } from "./_dom.ts";
+import { el, rowWithCells, setFlags, setFrameKind, setText } from "./_dom.ts";
 import { formatId, formatTime, frameFlags, hexByte, type TimeMode } from "./format.ts";
 import type { FramePredicate } from "./frame_filter.ts";
 import { type IdRow, type IdTable, type SortKey, sortRows } from "./id_table.ts";
@@ -68,12 +68,7 @@ export class IdView {
       rowHeight: ROW_HEIGHT,
       onScroll,
       createRow: () => {
-        const row = el("div", "row ids-grid");
-        const cell = (cls: string) => {
-          const span = el("span", cls);
-          row.append(span);
-          return span;
-        };
+        const { row, cell } = rowWithCells("row ids-grid");
         return {
           el: row,
           id: cell("c-id"),
@@ -120,12 +115,7 @@ export class IdView {
     setText(row.count, String(r.count));
     const mode = this.timeMode === "absolute" ? "absolute" : "relative";
     setText(row.last, formatTime(f.timestamp, mode, this.start));
-    const kind = f.isErrorFrame
-      ? "row ids-grid k-err"
-      : f.isRemoteFrame
-      ? "row ids-grid k-rtr"
-      : "row ids-grid";
-    if (row.el.className !== kind) row.el.className = kind;
+    setFrameKind(row.el, "row ids-grid", f);
   }
 
   #renderBytes(row: IdListRow, r: IdRow): void {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { setFlags, setText } from "./_dom.ts";
+import { rowWithCells, setFlags, setFrameKind, setText } from "./_dom.ts";
 import { formatData, formatId, formatTime, frameFlags, type TimeMode } from "./format.ts";
 import type { TraceStore } from "./trace_store.ts";
 import { type ListRow, VirtualList } from "./virtual_list.ts";
@@ -51,14 +51,7 @@ export class TraceView {
       rowHeight: ROW_HEIGHT,
       onScroll,
       createRow: () => {
-        const row = document.createElement("div");
-        row.className = "row trace-grid";
-        const cell = (cls: string) => {
-          const span = document.createElement("span");
-          span.className = cls;
-          row.append(span);
-          return span;
-        };
+        const { row, cell } = rowWithCells("row trace-grid");
         return {
           el: row,
           seq: cell("c-seq"),
@@ -94,12 +87,7 @@ export class TraceView {
     setText(row.data, data);
     const title = data.length > 24 ? data : "";
     if (row.data.title !== title) row.data.title = title;
-    const kind = frame.isErrorFrame
-      ? "row trace-grid k-err"
-      : frame.isRemoteFrame
-      ? "row trace-grid k-rtr"
-      : "row trace-grid";
-    if (row.el.className !== kind) row.el.className = kind;
+    setFrameKind(row.el, "row trace-grid", frame);
   }
 
   /** Brings the list up to date with the store and renders the rows in view. */
