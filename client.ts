@@ -35,6 +35,7 @@ import { type CanFrame, validateFrame } from "./frame.ts";
 import { BINARY_PROTOCOL, CloseCode, JSON_PROTOCOL, TOKEN_PROTOCOL_PREFIX } from "./protocol.ts";
 import { FrameQueue } from "./_frame_queue.ts";
 import { type PeriodicHost, RemotePeriodicTask } from "./_remote_periodic.ts";
+import { sleep } from "./_sleep.ts";
 
 /**
  * How a {@linkcode RemoteBus} retries after losing its connection: waits of
@@ -967,19 +968,6 @@ function isPermanent(error: unknown): boolean {
   // An `error` event or an unoffered subprotocol (no code) is a refusal too.
   return error instanceof RemoteError &&
     (error.code === undefined || PERMANENT_CLOSE_CODES.has(error.code));
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 function filtersToWire(filters: readonly CanFilter[]): Record<string, unknown>[] {

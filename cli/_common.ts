@@ -6,6 +6,7 @@ import type { CanFilter } from "../bus.ts";
 import type { Environment } from "../config.ts";
 import { type AnyBus, createBus } from "../create_bus.ts";
 import type { VirtualNetwork } from "../virtual_bus.ts";
+import { sleep as sleepMs } from "../_sleep.ts";
 
 /**
  * What a tool's `main()` uses from its surroundings; everything defaults to
@@ -264,18 +265,9 @@ export function stopSignal(io: ToolIo): AbortSignal & Disposable {
 
 /** Waits `seconds` (`Infinity`: until the signal), or less when `signal` aborts. */
 export function sleep(seconds: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    // setTimeout() fires at once for delays beyond 2^31 - 1 ms.
-    const ms = seconds * 1000;
-    const timer = ms < 2 ** 31 ? setTimeout(done, ms) : undefined;
-    signal.addEventListener("abort", done, { once: true });
-  });
+  // setTimeout() fires at once for delays beyond 2^31 - 1 ms.
+  const ms = seconds * 1000;
+  return sleepMs(ms < 2 ** 31 ? ms : Infinity, signal);
 }
 
 /**
