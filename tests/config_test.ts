@@ -11,9 +11,8 @@ import {
   rc,
 } from "../config.ts";
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
+import { python as runPython } from "./_cli.ts";
 import { requires } from "./_requires.ts";
-
-const PYTHON = "/usr/bin/python3";
 
 // For each case: HOME and CAN_* from the case, then can.util.load_config().
 // python-can-remote is not installed, so "remote" is added to the known interfaces.
@@ -171,18 +170,7 @@ const ERROR_NAMES: Record<string, string> = {
 };
 
 async function python(jobs: { env: Record<string, string>; given: unknown; context: unknown }[]) {
-  const child = new Deno.Command(PYTHON, {
-    args: ["-c", SCRIPT],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(JSON.stringify(jobs)));
-  await writer.close();
-  const { code, stdout, stderr } = await child.output();
-  assertEquals(code, 0, new TextDecoder().decode(stderr));
-  return (JSON.parse(new TextDecoder().decode(stdout)) as Record<string, unknown>[]).map((r) =>
+  return (await runPython(SCRIPT, jobs) as Record<string, unknown>[]).map((r) =>
     r.error ? { error: ERROR_NAMES[r.error as string] ?? r.error } : { config: sorted(r.config) }
   );
 }

@@ -5,6 +5,7 @@ import { requires } from "./_requires.ts";
 import fc from "fast-check";
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
 import { validFrame } from "./_arbitraries.ts";
+import { python } from "./_cli.ts";
 import { decodeEvent } from "../codec.ts";
 import { decodeBinary, encodeBinary } from "../codec_binary.ts";
 import { decodeJson, encodeJson } from "../codec_json.ts";
@@ -372,18 +373,7 @@ Deno.test({
       ] satisfies CanEvent[]
     ) items.push({ text: encodeJson(event) });
 
-    const child = new Deno.Command("/usr/bin/python3", {
-      args: ["-c", PYTHON],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(JSON.stringify(items)));
-    await writer.close();
-    const { code, stdout, stderr } = await child.output();
-    assertEquals(code, 0, new TextDecoder().decode(stderr));
-    const results = JSON.parse(new TextDecoder().decode(stdout));
+    const results = await python(PYTHON, items) as Record<string, unknown>[];
     assertEquals(results.length, items.length);
     items.forEach((item, i) => {
       const result = results[i];

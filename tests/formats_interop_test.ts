@@ -8,8 +8,7 @@ import { openLogWriter, readLogFile } from "../formats/log_file.ts";
 import { type CanFrame, createFrame } from "../frame.ts";
 import { validFrame } from "./_arbitraries.ts";
 import { assertEquals } from "./_assert.ts";
-
-const PYTHON = "/usr/bin/python3";
+import { python } from "./_cli.ts";
 
 // Reads `ours` with can.LogReader, writes `frames` with can.Logger to
 // `theirs` and reads that back with can.LogReader; frames travel as JSON.
@@ -116,20 +115,7 @@ async function runJobs(jobs: Job[]): Promise<Outcome[]> {
         kwargs: job.absolute ? { relative_timestamp: false } : {},
       });
     }
-    const child = new Deno.Command(PYTHON, {
-      args: ["-c", SCRIPT],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(JSON.stringify(request)));
-    await writer.close();
-    const { code, stdout, stderr } = await child.output();
-    if (code !== 0) throw new Error(`python-can failed: ${new TextDecoder().decode(stderr)}`);
-    const results: { ours: Plain[]; theirs: Plain[] }[] = JSON.parse(
-      new TextDecoder().decode(stdout),
-    );
+    const results = await python(SCRIPT, request) as { ours: Plain[]; theirs: Plain[] }[];
     const outcomes: Outcome[] = [];
     for (const [i, result] of results.entries()) {
       const options = { relativeTimestamp: !jobs[i].absolute };
