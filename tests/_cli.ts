@@ -31,6 +31,47 @@ export async function startServer(): Promise<TestServer> {
   };
 }
 
+/** The server's command line in its own process: `deno run -A server.ts -p 0 ARGS`. */
+export interface ServerProcess {
+  child: Deno.ChildProcess;
+  /** Its stdout and stderr so far, as text. */
+  output(): string;
+  /** Waits up to 5 s for `pattern` in the output; its match, or null. */
+  until(pattern: RegExp): Promise<RegExpExecArray | null>;
+  /** Sends SIGTERM and waits for the exit and the last output. */
+  stop(): Promise<void>;
+}
+
+export function spawnServer(args: string[]): ServerProcess {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../server.ts", import.meta.url).pathname, "-p", "0", ...args],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  let output = "";
+  const decoder = new TextDecoder();
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) output += decoder.decode(chunk, { stream: true });
+  };
+  const collecting = Promise.all([collect(child.stdout), collect(child.stderr)]);
+  return {
+    child,
+    output: () => output,
+    until: async (pattern) => {
+      for (let i = 0; i < 500 && !pattern.test(output); i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return pattern.exec(output);
+    },
+    stop: async () => {
+      child.kill("SIGTERM");
+      await child.status;
+      await collecting;
+    },
+  };
+}
+
 /** Polls `condition` every 10 ms, failing after `ms`. */
 export async function waitFor(condition: () => boolean, what: string, ms = 5000): Promise<void> {
   const end = Date.now() + ms;

@@ -7,6 +7,7 @@
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts";
 import { TestClient } from "./_ws_client.ts";
+import { spawnServer } from "./_cli.ts";
 import { closeOf, encodeFrame, FrameReader, rawUpgrade, textOf } from "./_raw_ws.ts";
 import { type CanServer, serve, VirtualBackend } from "../server.ts";
 import { RemoteBus, tokenProtocol } from "../client.ts";
@@ -653,40 +654,13 @@ Deno.test("the command line: tokens from flags and a file, SIGHUP, and no token 
   const path = `${dir}/tokens`;
   await Deno.writeTextFile(path, `${FILE_A} rw\n`, { mode: 0o600 });
   await Deno.chmod(path, 0o600);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("../server.ts", import.meta.url).pathname,
-      "-p",
-      "0",
-      "-v",
-      "--token",
-      RW,
-      "--read-only-token",
-      RO,
-      "--tokens-file",
-      path,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  let output = "";
-  const decoder = new TextDecoder();
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream) output += decoder.decode(chunk, { stream: true });
-  };
-  const collecting = Promise.all([collect(child.stdout), collect(child.stderr)]);
-  const until = async (pattern: RegExp) => {
-    for (let i = 0; i < 500 && !pattern.test(output); i++) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    return pattern.exec(output);
-  };
-  const url = (await until(/Channel 0: (ws:\/\/\S+)/))?.[1];
-  assert(url, output);
-  assert(output.includes("access tokens required (2 read-write, 1 read-only)"), output);
+  const server = spawnServer(["-v", "--token", RW, "--read-only-token", RO, "--tokens-file", path]);
+  const url = (await server.until(/Channel 0: (ws:\/\/\S+)/))?.[1];
+  assert(url, server.output());
+  assert(
+    server.output().includes("access tokens required (2 read-write, 1 read-only)"),
+    server.output(),
+  );
   await (await RemoteBus.connect(url, { token: RW })).close();
   await (await RemoteBus.connect(url, { token: FILE_A, tokenTransport: "config" })).close();
   const viewer = await RemoteBus.connect(url, { token: RO, tokenTransport: "subprotocol" });
@@ -708,12 +682,11 @@ Deno.test("the command line: tokens from flags and a file, SIGHUP, and no token 
   await new FrameReader(python).next().catch(() => null);
   python.close();
   await Deno.writeTextFile(path, `${FILE_B} ro\n`);
-  child.kill("SIGHUP");
-  await until(/Reloaded/);
+  server.child.kill("SIGHUP");
+  await server.until(/Reloaded/);
   await (await RemoteBus.connect(url, { token: FILE_B })).close();
-  child.kill("SIGTERM");
-  await child.status;
-  await collecting;
+  await server.stop();
+  const output = server.output();
   assert(output.includes("Refused a WebSocket request"), output);
   assert(output.includes("wrong access token"), output);
   for (const secret of SECRETS) {

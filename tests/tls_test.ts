@@ -4,6 +4,7 @@
 // certificate for another name, and tokens and the origin check work over TLS.
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { requires } from "./_requires.ts";
+import { spawnServer } from "./_cli.ts";
 import { serve } from "../server.ts";
 import { RemoteBus } from "../client.ts";
 import { RemoteError } from "../errors.ts";
@@ -229,45 +230,27 @@ Deno.test({
   ...needs,
   fn: async () => {
     const { dir, ca } = pki!;
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        new URL("../server.ts", import.meta.url).pathname,
-        "-p",
-        "0",
-        "--cert",
-        `${dir}/server.pem`,
-        "--key",
-        `${dir}/server.key`,
-        "--token",
-        TOKEN,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
-    let output = "";
-    const decoder = new TextDecoder();
-    const collect = async (stream: ReadableStream<Uint8Array>) => {
-      for await (const chunk of stream) output += decoder.decode(chunk, { stream: true });
-    };
-    const collecting = Promise.all([collect(child.stdout), collect(child.stderr)]);
-    for (let i = 0; i < 500 && !/Channel 0: wss:\/\/\S+/.test(output); i++) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    const url = /Channel 0: (wss:\/\/\S+)/.exec(output)?.[1];
+    const server = spawnServer([
+      "--cert",
+      `${dir}/server.pem`,
+      "--key",
+      `${dir}/server.key`,
+      "--token",
+      TOKEN,
+    ]);
+    const url = (await server.until(/Channel 0: (wss:\/\/\S+)/))?.[1];
     try {
-      assert(url, output);
-      assert(output.includes("access tokens required (1 read-write, 0 read-only), TLS"), output);
+      assert(url, server.output());
+      assert(
+        server.output().includes("access tokens required (1 read-write, 0 read-only), TLS"),
+        server.output(),
+      );
       using httpClient = Deno.createHttpClient({ caCerts: [ca] });
       await (await RemoteBus.connect(url, { token: TOKEN, httpClient })).close();
     } finally {
-      child.kill("SIGTERM");
-      await child.status;
-      await collecting;
+      await server.stop();
     }
-    assert(!output.includes(TOKEN), output);
+    assert(!server.output().includes(TOKEN), server.output());
   },
 });
 
