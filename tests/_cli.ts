@@ -3,6 +3,7 @@
 import { type CanServer, serve, VirtualBackend } from "../server.ts";
 import { VirtualBus, VirtualNetwork } from "../virtual_bus.ts";
 import type { CanFrame } from "../frame.ts";
+import type { ToolIo } from "../cli/_common.ts";
 import { assertEquals } from "./_assert.ts";
 
 export const PYTHON = "/usr/bin/python3";
@@ -70,6 +71,21 @@ export function spawnServer(args: string[]): ServerProcess {
       await collecting;
     },
   };
+}
+
+/** Runs a tool's `main()` on the server at `url` (`-i remote -c URL ARGS`); its exit code and stderr. */
+export async function runOnServer(
+  main: (args: string[], io: ToolIo) => Promise<number>,
+  url: string,
+  args: string[],
+): Promise<[number, string]> {
+  const err = capture();
+  const code = await main(["-i", "remote", "-c", url, ...args], {
+    stderr: err.stream,
+    env: {},
+    configPath: [],
+  });
+  return [code, err.text()];
 }
 
 /** Polls `condition` every 10 ms, failing after `ms`. */

@@ -5,7 +5,15 @@ import { main } from "../cli/player.ts";
 import type { CanFrame } from "../frame.ts";
 import type { VirtualBus } from "../virtual_bus.ts";
 import { assert, assertEquals } from "./_assert.ts";
-import { capture, python, READ_WITH_PYTHON, shape, startServer, waitFor } from "./_cli.ts";
+import {
+  capture,
+  python,
+  READ_WITH_PYTHON,
+  runOnServer,
+  shape,
+  startServer,
+  waitFor,
+} from "./_cli.ts";
 import { requires } from "./_requires.ts";
 
 // Writes each job's frames with can.Logger (the format follows the extension).
@@ -60,15 +68,7 @@ function collect(
   return { frames, arrivals, done };
 }
 
-async function play(url: string, args: string[]): Promise<[number, string]> {
-  const err = capture();
-  const code = await main(["-i", "remote", "-c", url, ...args], {
-    stderr: err.stream,
-    env: {},
-    configPath: [],
-  });
-  return [code, err.text()];
-}
+const play = (url: string, args: string[]) => runOnServer(main, url, args);
 
 Deno.test(
   "files python-can writes are replayed as python-can reads them",

@@ -4,7 +4,7 @@
 import { main } from "../cli/send.ts";
 import { parseCansend } from "../candump.ts";
 import { assert, assertEquals } from "./_assert.ts";
-import { capture, denoEnv, shape, startServer } from "./_cli.ts";
+import { capture, denoEnv, runOnServer, shape, startServer } from "./_cli.ts";
 
 const SEND = new URL("../cli/send.ts", import.meta.url).pathname;
 
@@ -17,15 +17,7 @@ const TEXTS = [
   "000#",
 ];
 
-async function send(url: string, args: string[]): Promise<[number, string]> {
-  const err = capture();
-  const code = await main(["-i", "remote", "-c", url, ...args], {
-    stderr: err.stream,
-    env: {},
-    configPath: [],
-  });
-  return [code, err.text()];
-}
+const send = (url: string, args: string[]) => runOnServer(main, url, args);
 
 Deno.test("send puts each frame on the bus, in order, as cansend would", async () => {
   await using test = await startServer();
