@@ -36,6 +36,18 @@ export async function drain(bus: Bus, quietMs = 150): Promise<CanFrame[]> {
   }
 }
 
+/** Receives until `accept` takes a frame, waiting at most `ms` for each; returns that frame. */
+export async function receiveUntil(
+  bus: Bus,
+  accept: (frame: CanFrame) => boolean,
+  ms = 2000,
+): Promise<CanFrame> {
+  while (true) {
+    const frame = await bus.receive({ signal: AbortSignal.timeout(ms) });
+    if (accept(frame)) return frame;
+  }
+}
+
 const within = (ms = 2000) => ({ signal: AbortSignal.timeout(ms) });
 const std = (id: number, data: number[] = []) =>
   createFrame({ arbitrationId: id, isExtendedId: false, data });

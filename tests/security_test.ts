@@ -8,6 +8,7 @@ import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts";
 import { TestClient } from "./_ws_client.ts";
 import { spawnServer } from "./_cli.ts";
+import { receiveUntil } from "./bus_conformance.ts";
 import { closeOf, encodeFrame, FrameReader, rawUpgrade, textOf } from "./_raw_ws.ts";
 import { type CanServer, serve, VirtualBackend } from "../server.ts";
 import { RemoteBus, tokenProtocol } from "../client.ts";
@@ -100,8 +101,7 @@ async function bystanders(server: CanServer) {
     async check() {
       const frame = createFrame({ arbitrationId: ++id, isExtendedId: false, data: [id & 0xff] });
       await a.send(frame);
-      let got = await b.receive({ signal: AbortSignal.timeout(2000) });
-      while (got.arbitrationId !== id) got = await b.receive({ signal: AbortSignal.timeout(2000) });
+      await receiveUntil(b, (got) => got.arbitrationId === id);
     },
     close: () => Promise.all([a.close(), b.close()]),
   };
@@ -216,12 +216,7 @@ Deno.test("wrong token: 401 before upgrading (header, subprotocol), 4401 in the 
 Deno.test("right token: header, subprotocol (never echoed) and python-can's token= keyword", async () => {
   const { server } = await start();
   const watcher = await RemoteBus.connect(server.url, { token: RO });
-  const expect = async (id: number) => {
-    let frame = await watcher.receive({ signal: AbortSignal.timeout(2000) });
-    while (frame.arbitrationId !== id) {
-      frame = await watcher.receive({ signal: AbortSignal.timeout(2000) });
-    }
-  };
+  const expect = (id: number) => receiveUntil(watcher, (frame) => frame.arbitrationId === id);
   for (const tokenTransport of ["header", "subprotocol", "config"] as const) {
     await using bus = await RemoteBus.connect(server.url, { token: RW, tokenTransport });
     const id = 0x10 + ["header", "subprotocol", "config"].indexOf(tokenTransport);
