@@ -28,14 +28,20 @@ import {
   type PeriodicTask,
   type ReceiveOptions,
 } from "./bus.ts";
-import { decodeEvent, encodeEvent } from "./codec.ts";
+import { encodeEvent } from "./codec.ts";
 import { BusClosedError, RemoteError } from "./errors.ts";
 import { type CanEvent, UnknownEventTypeError } from "./events.ts";
 import { type CanFrame, validateFrame } from "./frame.ts";
-import { BINARY_PROTOCOL, CloseCode, JSON_PROTOCOL, TOKEN_PROTOCOL_PREFIX } from "./protocol.ts";
+import { CloseCode, JSON_PROTOCOL } from "./protocol.ts";
 import { FrameQueue } from "./_frame_queue.ts";
 import { type PeriodicHost, RemotePeriodicTask } from "./_remote_periodic.ts";
+import { remoteSettings, setConfigFilters } from "./_remote_config.ts";
+import { CLOSE_WAIT_MS, isOpaqueRefusal, isPermanent } from "./_remote_close.ts";
+import { handshake } from "./_remote_handshake.ts";
+import { openSocket } from "./_token.ts";
 import { sleep } from "./_sleep.ts";
+
+export { tokenProtocol } from "./_token.ts";
 
 /**
  * How a {@linkcode RemoteBus} retries after losing its connection: waits of
@@ -164,29 +170,6 @@ export interface RemoteBusOptions extends BusOptions {
 export type TokenTransport = "header" | "subprotocol" | "config";
 
 /**
- * The `Sec-WebSocket-Protocol` entry that carries a token:
- * `canremote.token.` followed by the token's UTF-8 bytes in base64url without
- * padding (RFC 4648 section 5), which keeps it a valid subprotocol name. Offer
- * it after the real subprotocols; the server never selects or echoes it.
- *
- * @param token The access token.
- * @returns The subprotocol entry.
- * @example A browser connecting with a token
- * ```ts
- * import { tokenProtocol } from "./client.ts";
- * const entry = tokenProtocol("k8Jd-2mQ_x9");
- * if (entry !== "canremote.token.azhKZC0ybVFfeDk") throw new Error(entry);
- * // new WebSocket(url, ["can.binary+json.v1", "can.json.v1", entry]);
- * ```
- */
-export function tokenProtocol(token: string): string {
-  const bytes = new TextEncoder().encode(token);
-  const base64 = btoa(String.fromCharCode(...bytes));
-  return TOKEN_PROTOCOL_PREFIX +
-    base64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-/**
  * Where a {@linkcode RemoteBus} is. `"connecting"` lasts while `connect()` is
  * pending, which resolves in `"open"`; `"reconnecting"` only happens with the
  * `reconnect` option; `"closed"` is final.
@@ -255,26 +238,6 @@ export interface RemoteBusEventMap {
   statechange: CustomEvent<StateChangeDetail>;
 }
 
-const WIRE_NAMES: Readonly<Record<string, string>> = Object.freeze({
-  channel: "channel",
-  bitrate: "bitrate",
-  dataBitrate: "data_bitrate",
-  fd: "fd",
-  receiveOwnMessages: "receive_own_messages",
-  canFilters: "can_filters",
-  preserveTimestamps: "preserve_timestamps",
-});
-
-// Refusals that another attempt cannot fix: reconnecting would only repeat them.
-const PERMANENT_CLOSE_CODES: ReadonlySet<number> = new Set([
-  CloseCode.POLICY_VIOLATION,
-  CloseCode.BAD_CONFIG,
-  CloseCode.UNAUTHORIZED,
-  CloseCode.FORBIDDEN,
-]);
-
-/** How long close() waits for the server's close frame. */
-const CLOSE_WAIT_MS = 1000;
 /** Longest pause between two looks at `bufferedAmount`. */
 const DRAIN_POLL_MAX_MS = 50;
 
@@ -338,40 +301,17 @@ export class RemoteBus extends EventTarget implements Bus {
   private constructor(url: string, options: RemoteBusOptions) {
     super();
     this.url = url;
-    const protocol = options.protocol ?? "binary";
-    if (protocol !== "binary" && protocol !== "json") {
-      throw new TypeError(`protocol must be "binary" or "json", got ${JSON.stringify(protocol)}`);
-    }
-    this.#offered = protocol === "json" ? [JSON_PROTOCOL] : [BINARY_PROTOCOL, JSON_PROTOCOL];
-    const { config, filters } = wireConfig(options);
-    const token = options.token ?? config.token;
-    delete config.token;
-    if (token !== undefined && (typeof token !== "string" || token === "")) {
-      throw new TypeError("token must be a non-empty string");
-    }
-    const transport = options.tokenTransport ??
-      ("Deno" in globalThis ? "header" : "subprotocol");
-    if (!["header", "subprotocol", "config"].includes(transport)) {
-      throw new TypeError(
-        `tokenTransport must be "header", "subprotocol" or "config", got ${
-          JSON.stringify(transport)
-        }`,
-      );
-    }
-    if (token !== undefined && transport === "config") config.token = token;
-    this.#token = token;
-    this.#tokenTransport = transport;
+    const settings = remoteSettings(options);
+    this.#offered = settings.offered;
+    this.#token = settings.token;
+    this.#tokenTransport = settings.tokenTransport;
     this.#httpClient = options.httpClient;
-    this.#config = config;
-    this.#filters = filters;
-    this.#timeout = positive(options.timeout ?? 5000, "timeout");
-    this.#retry = retryOptions(options.reconnect);
-    this.#maxBuffered = nonNegative(options.maxBufferedAmount ?? 1 << 20, "maxBufferedAmount");
-    const queueLimit = options.queueLimit ?? 1 << 16;
-    if (!Number.isInteger(queueLimit) || queueLimit < 1) {
-      throw new RangeError(`queueLimit must be a positive integer, got ${queueLimit}`);
-    }
-    this.#queue = new FrameQueue(queueLimit);
+    this.#config = settings.config;
+    this.#filters = settings.filters;
+    this.#timeout = settings.timeout;
+    this.#retry = settings.retry;
+    this.#maxBuffered = settings.maxBuffered;
+    this.#queue = new FrameQueue(settings.queueLimit);
   }
 
   /**
@@ -524,8 +464,7 @@ export class RemoteBus extends EventTarget implements Bus {
    */
   setFilters(filters?: CanFilter[] | null): void {
     this.#filters = checkFilters(filters);
-    if (this.#filters) this.#config.can_filters = filtersToWire(this.#filters);
-    else delete this.#config.can_filters;
+    setConfigFilters(this.#config, this.#filters);
     const update = setFiltersText(this.#filters, this.#protocol);
     if (update !== undefined && this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(update);
   }
@@ -625,127 +564,36 @@ export class RemoteBus extends EventTarget implements Bus {
       await this.#attempt(signal, this.#tokenTransport);
     } catch (error) {
       const retry = this.#token !== undefined && this.#tokenTransport === "header" &&
-        error instanceof RemoteError && OPAQUE_REFUSALS.has(error);
+        isOpaqueRefusal(error);
       if (!retry) throw error;
       await this.#attempt(signal, "subprotocol");
     }
   }
 
-  // One connection attempt: resolves once the bus_response arrived and the
-  // socket is the bus's. The socket's handlers stay the same afterwards, so
-  // no event can slip between the handshake and normal operation.
   #attempt(signal: AbortSignal | undefined, transport: TokenTransport): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      let ws: WebSocket;
-      try {
-        ws = this.#open(transport);
-      } catch (error) {
-        // WebSocket throws a DOMException named SyntaxError; callers get the built-in class.
-        const name = (error as DOMException)?.name;
-        return reject(
-          name === "SyntaxError"
-            ? new SyntaxError(
-              `Cannot open a WebSocket to ${JSON.stringify(this.url)}: ${(error as Error).message}`,
-              { cause: error },
-            )
-            : error,
-        );
-      }
-      ws.binaryType = "arraybuffer";
-      let failure = "";
-      ws.onerror = (event) => failure = (event as ErrorEvent).message ?? "";
-      let ready = false;
-      let failed = false;
-      let protocol = JSON_PROTOCOL;
-      const timer = setTimeout(
-        () =>
-          fail(
-            new DOMException(
-              `No bus_response from ${this.url} within ${this.#timeout} ms`,
-              "TimeoutError",
-            ),
-          ),
-        this.#timeout,
-      );
-      const onAbort = () => fail(signal!.reason);
-      signal?.addEventListener("abort", onAbort, { once: true });
-      const settle = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-      };
-      const fail = (error: unknown) => {
-        if (ready || failed) return;
-        failed = true;
-        settle();
-        ws.onopen = ws.onmessage = null;
-        if (ws.readyState === WebSocket.CLOSED) return reject(error);
-        // Reject once the socket is gone (bounded), so nothing outlives the call.
-        const done = () => {
-          clearTimeout(bound);
-          ws.onclose = null;
-          reject(error);
-        };
-        const bound = setTimeout(done, CLOSE_WAIT_MS);
-        ws.onclose = done;
-        ws.close(CloseCode.NORMAL);
-      };
-      ws.onopen = () => {
-        // A 101 without Sec-WebSocket-Protocol means can.json.v1, as in python-can-remote's server.
-        protocol = ws.protocol || JSON_PROTOCOL;
-        if (!this.#offered.includes(protocol)) {
-          return fail(
-            new RemoteError(
-              `The server selected the subprotocol ${
-                JSON.stringify(protocol)
-              }, which was not offered (${this.#offered.join(", ")})`,
-            ),
-          );
-        }
-        ws.send(encodeEvent({ type: "bus_request", config: this.#config }, protocol));
-      };
-      ws.onmessage = (message) => {
-        let event: CanEvent;
-        try {
-          event = decodeEvent(message.data);
-        } catch (error) {
-          if (error instanceof UnknownEventTypeError) return; // as python-can-remote: ignored
-          const text = `Undecodable event from ${this.url}: ${(error as Error).message}`;
-          if (ready) this.#report(new RemoteError(text, { cause: error }));
-          else fail(new RemoteError(text, { cause: error }));
-          return;
-        }
-        if (ready) return this.#onEvent(event);
-        if (event.type === "bus_response") {
-          ready = true;
-          settle();
-          this.#opened(ws, protocol, event.channelInfo);
-          resolve();
-        } else if (event.type === "error") {
-          fail(new RemoteError(event.message));
-        }
-      };
-      ws.onclose = (event) => {
-        const error = closeError(event, this.url, ready ? "" : failure);
-        if (ready) this.#lost(ws, error);
-        else fail(error);
-      };
-    });
+    const socket = {
+      offered: this.#offered,
+      token: this.#token,
+      transport,
+      httpClient: this.#httpClient,
+    };
+    return handshake({
+      url: this.url,
+      offered: this.#offered,
+      config: this.#config,
+      timeout: this.#timeout,
+      signal,
+      open: () => openSocket(this.url, socket),
+    }, this.#connection);
   }
 
-  // The WebSocket of one attempt, with the token and HTTP client if any.
-  #open(transport: TokenTransport): WebSocket {
-    const protocols = [...this.#offered];
-    const token = this.#token;
-    if (token !== undefined && transport === "subprotocol") protocols.push(tokenProtocol(token));
-    const header = token !== undefined && transport === "header";
-    if (!header && this.#httpClient === undefined) return new WebSocket(this.url, protocols);
-    // Deno's WebSocket takes options in place of the protocol list (a non-standard extension).
-    const options: Record<string, unknown> = { protocols };
-    if (header) options.headers = { authorization: `Bearer ${token}` };
-    if (this.#httpClient !== undefined) options.client = this.#httpClient;
-    return new WebSocket(this.url, options as unknown as string[]);
-  }
+  #connection = {
+    opened: (ws: WebSocket, protocol: string, channelInfo: string) =>
+      this.#opened(ws, protocol, channelInfo),
+    event: (event: CanEvent) => this.#onEvent(event),
+    undecodable: (error: RemoteError) => this.#report(error),
+    lost: (ws: WebSocket, error: RemoteError) => this.#lost(ws, error),
+  };
 
   #opened(ws: WebSocket, protocol: string, channelInfo: string): void {
     this.#ws = ws;
@@ -910,48 +758,6 @@ export class RemoteBus extends EventTarget implements Bus {
   }
 }
 
-// HTTP refusals of an upgrade, as the close codes a server would use after it.
-const REFUSAL_CODES: Readonly<Record<number, [number, string]>> = Object.freeze({
-  401: [CloseCode.UNAUTHORIZED, "a missing or wrong access token"],
-  403: [CloseCode.FORBIDDEN, "the origin, host or token is not allowed here"],
-  503: [CloseCode.TRY_AGAIN_LATER, "the server is busy or shutting down"],
-});
-
-// Upgrades refused with a status the client could not see (Deno over HTTP/2).
-const OPAQUE_REFUSALS = new WeakSet<RemoteError>();
-
-function closeError(event: CloseEvent, url: string, failure = ""): RemoteError {
-  // Deno names the HTTP status of a refused upgrade in its error event
-  // ("Invalid status code: 401"); browsers say nothing and report 1006.
-  const status = /status code:? *(\d{3})/i.exec(failure)?.[1];
-  if (!event.code && status !== undefined) {
-    const [code, meaning] = REFUSAL_CODES[Number(status)] ?? [1006, "refused"];
-    return new RemoteError(
-      `The server at ${url} refused the connection with HTTP ${status} (${meaning})`,
-      { code },
-    );
-  }
-  // Over wss:// Deno negotiates HTTP/2 and reports a refused upgrade as a stream error.
-  if (!event.code && /stream error received/i.test(failure)) {
-    const error = new RemoteError(
-      `The server at ${url} refused the connection (its HTTP status is not visible here: ${failure})`,
-      { code: 1006 },
-    );
-    OPAQUE_REFUSALS.add(error);
-    return error;
-  }
-  // Deno reports a connection that failed or dropped without a close frame as
-  // code 0; browsers report 1006 (RFC 6455 section 7.4.1). Use the standard code.
-  const code = event.code || 1006;
-  const message = event.reason ||
-    (code === 1006
-      ? `The connection to ${url} failed or dropped (close code 1006)${
-        failure ? `: ${failure}` : ""
-      }`
-      : `The server closed the connection with code ${code}`);
-  return new RemoteError(message, { code });
-}
-
 // A `set_filters` event, if the codec knows one (python-can-remote has none
 // and ignores unknown types; the codec decides the wire form).
 function setFiltersText(filters: CanFilter[] | null, protocol: string): string | undefined {
@@ -962,97 +768,4 @@ function setFiltersText(filters: CanFilter[] | null, protocol: string): string |
     if (error instanceof UnknownEventTypeError) return undefined;
     throw error;
   }
-}
-
-function isPermanent(error: unknown): boolean {
-  // An `error` event or an unoffered subprotocol (no code) is a refusal too.
-  return error instanceof RemoteError &&
-    (error.code === undefined || PERMANENT_CLOSE_CODES.has(error.code));
-}
-
-function filtersToWire(filters: readonly CanFilter[]): Record<string, unknown>[] {
-  return filters.map((f) =>
-    f.extended === undefined
-      ? { can_id: f.canId, can_mask: f.canMask }
-      : { can_id: f.canId, can_mask: f.canMask, extended: f.extended }
-  );
-}
-
-function filtersFromWire(value: unknown): CanFilter[] | null {
-  if (value === null || value === undefined) return null;
-  if (!Array.isArray(value)) {
-    throw new TypeError(`config.can_filters must be a list, got ${JSON.stringify(value)}`);
-  }
-  return checkFilters(value.map((item, i) => {
-    if (item === null || typeof item !== "object") {
-      throw new TypeError(
-        `config.can_filters[${i}] must be an object, got ${JSON.stringify(item)}`,
-      );
-    }
-    const filter: CanFilter = { canId: item.can_id, canMask: item.can_mask };
-    if (item.extended !== undefined) filter.extended = item.extended;
-    return filter;
-  }));
-}
-
-// The bus_request config: the raw config, then the camelCase options under
-// python-can's names in the order they were written (python-can-remote's
-// client sends its keyword arguments in call order, events.json).
-function wireConfig(
-  options: RemoteBusOptions,
-): { config: Record<string, unknown>; filters: CanFilter[] | null } {
-  const raw = options.config ?? {};
-  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-    throw new TypeError(`config must be an object, got ${JSON.stringify(raw)}`);
-  }
-  const config: Record<string, unknown> = { ...raw };
-  let filters = filtersFromWire(config.can_filters);
-  for (const [key, value] of Object.entries(options)) {
-    const wire = WIRE_NAMES[key];
-    if (wire === undefined || value === undefined) continue;
-    if (key === "canFilters") {
-      filters = checkFilters(value);
-      if (filters) config.can_filters = filtersToWire(filters);
-      else delete config.can_filters;
-    } else {
-      config[wire] = value;
-    }
-  }
-  // python-can's config loading turns these strings into numbers and booleans
-  // before python-can-remote's client sends them (can/util.py, _create_bus_config).
-  for (const key of ["bitrate", "data_bitrate"]) {
-    const value = config[key];
-    if (typeof value === "string" && /^\s*\d+\s*$/.test(value)) config[key] = Number(value);
-  }
-  if (typeof config.fd === "string") config.fd = !["0", "False", "false"].includes(config.fd);
-  return { config, filters };
-}
-
-function retryOptions(value: RemoteBusOptions["reconnect"]): Required<ReconnectOptions> | null {
-  if (value === undefined || value === false) return null;
-  const given = value === true ? {} : value;
-  if (given === null || typeof given !== "object") {
-    throw new TypeError(`reconnect must be a boolean or an object, got ${JSON.stringify(value)}`);
-  }
-  const initialDelay = nonNegative(given.initialDelay ?? 250, "reconnect.initialDelay");
-  const maxDelay = nonNegative(given.maxDelay ?? 5000, "reconnect.maxDelay");
-  const maxRetries = given.maxRetries ?? Infinity;
-  if (typeof maxRetries !== "number" || !(maxRetries >= 0)) {
-    throw new RangeError(`reconnect.maxRetries must be a non-negative number, got ${maxRetries}`);
-  }
-  return { initialDelay, maxDelay: Math.max(maxDelay, initialDelay), maxRetries };
-}
-
-function positive(value: unknown, name: string): number {
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-    throw new RangeError(`${name} must be a positive number, got ${value}`);
-  }
-  return value;
-}
-
-function nonNegative(value: unknown, name: string): number {
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-    throw new RangeError(`${name} must be a non-negative number, got ${value}`);
-  }
-  return value;
 }

@@ -16,6 +16,7 @@ import { type CanEvent, UnknownEventTypeError } from "./events.ts";
 import type { CanFrame } from "./frame.ts";
 import { type CanFilter, checkFilters } from "./bus.ts";
 import { EVENT_TYPES } from "./protocol.ts";
+import { filtersToJson } from "./_filters_json.ts";
 
 /**
  * camelCase name → python-can's snake_case wire name, for every name that
@@ -563,13 +564,7 @@ export function decodeJson(text: string): CanEvent {
 
 function filtersText(filters: CanFilter[] | null): string {
   const checked = checkFilters(filters);
-  if (checked === null) return "null";
-  return "[" +
-    checked.map((f) =>
-      `{"can_id": ${f.canId}, "can_mask": ${f.canMask}${
-        f.extended === undefined ? "" : `, "extended": ${bool(f.extended)}`
-      }}`
-    ).join(", ") + "]";
+  return checked === null ? "null" : pyJson(filtersToJson(checked));
 }
 
 /**
