@@ -1,20 +1,20 @@
 // One client connection: waits for its bus_request, checks its access token
 // if the upgrade carried none, opens its own bus instance, then relays frames
-// both ways and runs its periodic tasks, within its role and limits.
+// both ways and runs its periodic tasks, within its role and limits. The
+// paths themselves are in transmit.ts (client → bus), periodic_tasks.ts and
+// forward.ts (bus → client); a session routes events to them.
 import type { Logger } from "@logtape/logtape";
-import type { Bus, PeriodicTask } from "../bus.ts";
-import { type CanFrame, validateFrame } from "../frame.ts";
-import { BusClosedError } from "../errors.ts";
+import type { Bus } from "../bus.ts";
 import type { CanEvent } from "../events.ts";
 import { decodeEvent, encodeEvent } from "../codec.ts";
-import { BINARY_PROTOCOL, CloseCode, truncateCloseReason } from "../protocol.ts";
-import { checkPeriod } from "../_periodic.ts";
+import { CloseCode, truncateCloseReason } from "../protocol.ts";
 import type { Backend } from "./backend.ts";
 import { parseBusConfig, redactConfig } from "./bus_config.ts";
-import { encodeForProtocol } from "./encode_cache.ts";
-import { formatIdRanges, idAllowed, type Limits } from "./limits.ts";
+import type { Limits } from "./limits.ts";
 import { allowsChannel, type Grant, type Role, type TokenTable } from "./auth.ts";
-import { TokenBucket } from "./rate_limit.ts";
+import { Transmitter } from "./transmit.ts";
+import { PeriodicTasks } from "./periodic_tasks.ts";
+import { Forwarder } from "./forward.ts";
 
 /** What a session needs from its server. */
 export interface SessionContext {
@@ -26,9 +26,6 @@ export interface SessionContext {
   /** Called once the session has released its bus. */
   onClosed(session: Session): void;
 }
-
-/** Shortest interval between two notices about dropped frames, in ms. */
-const NOTICE_INTERVAL_MS = 1000;
 
 /** Counters a session exposes for logs and the benchmark. */
 export interface SessionStats {
@@ -44,6 +41,41 @@ export interface SessionStats {
   errors: number;
 }
 
+/**
+ * One client connection, from its upgrade to its close: it reads the
+ * `bus_request`, admits the client, opens its bus, and routes what the
+ * client sends to the transmit path or its periodic tasks, while a
+ * {@linkcode Forwarder} relays the bus's frames to it.
+ *
+ * @example A server of one session (bridge.ts makes one for every accepted upgrade)
+ * ```ts
+ * import { Session } from "./session.ts";
+ * import { VirtualBackend } from "./backend.ts";
+ * import { DEFAULT_LIMITS } from "./limits.ts";
+ * import { getLogger } from "@logtape/logtape";
+ * const context = {
+ *   backend: new VirtualBackend(),
+ *   limits: DEFAULT_LIMITS,
+ *   log: getLogger("example"),
+ *   tokens: () => null,
+ *   onClosed: () => {},
+ * };
+ * let session: Session | undefined;
+ * await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+ *   const { socket, response } = Deno.upgradeWebSocket(request, { protocol: "can.json.v1" });
+ *   session = new Session(1, socket, "can.json.v1", "0", context);
+ *   return response;
+ * });
+ * const client = new WebSocket(`ws://127.0.0.1:${server.addr.port}/`, ["can.json.v1"]);
+ * client.onopen = () => client.send('{"type": "bus_request", "payload": {"config": {}}}');
+ * const answer = await new Promise((resolve) => client.onmessage = (event) => resolve(event.data));
+ * if (answer !== '{"type": "bus_response", "payload": {"channel_info": "virtual channel 0"}}') {
+ *   throw new Error(String(answer));
+ * }
+ * client.close();
+ * await session!.finished;
+ * ```
+ */
 export class Session {
   readonly id: number;
   readonly channel: string;
@@ -63,18 +95,13 @@ export class Session {
   #grant: Grant | undefined;
   // Tokens this client presented, valid or not: cut from anything logged.
   #presented: string[] = [];
-  #bucket: TokenBucket;
-  #rateDropped = 0;
-  #rateTimer: ReturnType<typeof setTimeout> | undefined;
+  #transmitter: Transmitter;
+  #tasks: PeriodicTasks;
+  #forwarder: Forwarder;
   #bus: Bus | undefined;
   #state: "waiting" | "opening" | "open" | "closed" = "waiting";
   #inbox: (string | ArrayBuffer)[] = [];
-  #tasks = new Map<number, PeriodicTask>();
   #requestTimer: ReturnType<typeof setTimeout> | undefined;
-  #dropTimer: ReturnType<typeof setInterval> | undefined;
-  #droppedSinceNotice = 0;
-  #sendChain: Promise<void> = Promise.resolve();
-  #pendingSends = 0;
   #onClosed: (session: Session) => void;
   /** Resolves when the session has released its bus. */
   readonly finished: Promise<void>;
@@ -105,7 +132,19 @@ export class Session {
     this.#onClosed = context.onClosed;
     this.#grant = grant;
     if (presented !== undefined) this.#presented.push(presented);
-    this.#bucket = new TokenBucket(limits.maxSendRate, limits.sendBurst);
+    const sendError = (message: string) => this.#sendError(message);
+    this.#transmitter = new Transmitter(limits, this.stats, sendError);
+    this.#tasks = new PeriodicTasks(limits, this.#transmitter, sendError);
+    this.#forwarder = new Forwarder({
+      id,
+      socket,
+      protocol,
+      limits,
+      stats: this.stats,
+      log: this.#log,
+      sendEvent: (event) => this.#sendEvent(event),
+      sendError,
+    });
     this.finished = new Promise((resolve) => this.#finish = resolve);
     socket.binaryType = "arraybuffer";
     socket.onmessage = (event) => this.#onMessage(event.data);
@@ -166,8 +205,8 @@ export class Session {
     if (this.#state === "closed") return;
     this.#state = "closed";
     clearTimeout(this.#requestTimer);
-    clearInterval(this.#dropTimer);
-    clearTimeout(this.#rateTimer);
+    this.#forwarder.close();
+    this.#transmitter.close();
     this.#tasks.clear();
     const bus = this.#bus;
     (bus ? bus.close() : Promise.resolve()).finally(() => {
@@ -288,7 +327,7 @@ export class Session {
     this.#state = "open";
     this.#sendEvent({ type: "bus_response", channelInfo: this.#bus.channelInfo });
     this.#log.info("Client {id} opened {info}", { id: this.id, info: this.#bus.channelInfo });
-    this.#pump(this.#bus);
+    this.#forwarder.pump(this.#bus);
     for (const queued of this.#inbox.splice(0)) this.#handle(queued);
   }
 
@@ -345,11 +384,15 @@ export class Session {
     if (!event) return;
     switch (event.type) {
       case "message":
-        return this.#transmit(event.frame);
+        if (this.role === "ro") return this.#sendError("read-only client: cannot send frames");
+        return this.#transmitter.send(this.#bus!, event.frame);
       case "periodic_start":
-        return this.#startPeriodic(event.frame, event.period, event.duration);
+        if (this.role === "ro") {
+          return this.#sendError("read-only client: cannot start periodic tasks");
+        }
+        return this.#tasks.start(this.#bus!, event.frame, event.period, event.duration);
       case "periodic_stop":
-        return this.#stopPeriodic(event.arbitrationId);
+        return this.#tasks.stop(event.arbitrationId);
       case "set_filters":
         return this.#bus!.setFilters(event.filters);
       case "bus_request":
@@ -365,187 +408,5 @@ export class Session {
       default:
         return this.#sendError(`A client cannot send ${event.type} events`);
     }
-  }
-
-  #transmit(frame: CanFrame): void {
-    if (this.role === "ro") return this.#sendError("read-only client: cannot send frames");
-    if (!this.#bucket.take()) return this.#rateLimited();
-    let checked: CanFrame;
-    try {
-      checked = validateFrame(frame);
-    } catch (error) {
-      return this.#sendError(`Invalid message: ${(error as Error).message}`);
-    }
-    const refusal = this.#idRefusal(checked.arbitrationId);
-    if (refusal) return this.#sendError(refusal);
-    if (this.#pendingSends >= this.#limits.maxPendingSends) {
-      return this.#sendError("Transmit queue full: frame dropped");
-    }
-    this.stats.received++;
-    const bus = this.#bus!;
-    this.#pendingSends++;
-    // Chained so frames reach the bus in the order the client sent them.
-    this.#sendChain = this.#sendChain.then(() => bus.send(checked)).then(
-      () => {
-        this.#pendingSends--;
-      },
-      (error) => {
-        this.#pendingSends--;
-        if (!(error instanceof BusClosedError)) this.#sendError(`Cannot send: ${error.message}`);
-      },
-    );
-  }
-
-  // The first frame over the rate gets an error event at once; later ones
-  // are counted and reported at most once a second.
-  #rateLimited(): void {
-    this.stats.rateLimited++;
-    this.#rateDropped++;
-    if (this.#rateTimer !== undefined) return;
-    this.#noticeRate();
-  }
-
-  #noticeRate(): void {
-    this.#rateTimer = undefined;
-    if (!this.#rateDropped || this.#state === "closed") return;
-    const count = this.#rateDropped;
-    this.#rateDropped = 0;
-    this.#sendError(
-      `Transmit rate limit of ${this.#limits.maxSendRate} frames/s exceeded: ${count} frame${
-        count === 1 ? "" : "s"
-      } dropped`,
-    );
-    this.#rateTimer = setTimeout(() => this.#noticeRate(), NOTICE_INTERVAL_MS);
-  }
-
-  #idRefusal(id: number): string | undefined {
-    const ranges = this.#limits.allowedIds;
-    if (idAllowed(ranges, id)) return undefined;
-    return `Arbitration id 0x${id.toString(16).toUpperCase()} may not be sent here; allowed: ${
-      formatIdRanges(ranges!)
-    }`;
-  }
-
-  // Frames per second the running periodic tasks send, without the one for `except`.
-  #periodicRate(except: number): number {
-    let rate = 0;
-    for (const [id, task] of this.#tasks) {
-      if (id !== except && !task.stopped) rate += 1 / task.period;
-    }
-    return rate;
-  }
-
-  #startPeriodic(frame: CanFrame, period: number, duration: number | null): void {
-    if (this.role === "ro") {
-      return this.#sendError("read-only client: cannot start periodic tasks");
-    }
-    // A start sends at once and may replace a task: it counts against the rate.
-    if (!this.#bucket.take()) return this.#rateLimited();
-    try {
-      checkPeriod(period, duration);
-      if (period < this.#limits.minPeriod) {
-        throw new RangeError(`period must be at least ${this.#limits.minPeriod} s, got ${period}`);
-      }
-      const checked = validateFrame(frame);
-      const id = checked.arbitrationId;
-      const refusal = this.#idRefusal(id);
-      if (refusal) throw new RangeError(refusal);
-      const rate = this.#periodicRate(id) + 1 / period;
-      if (rate > this.#limits.maxSendRate * (1 + 1e-9)) {
-        throw new RangeError(
-          `periodic tasks would send ${
-            Math.round(rate)
-          } frames/s, above the limit of ${this.#limits.maxSendRate}`,
-        );
-      }
-      const existing = this.#tasks.get(id);
-      if (existing && !existing.stopped && existing.period === period && duration === null) {
-        existing.modify(checked);
-        return;
-      }
-      existing?.stop();
-      if (!existing && this.#tasks.size >= this.#limits.maxPeriodicTasks) {
-        this.#pruneTasks();
-        if (this.#tasks.size >= this.#limits.maxPeriodicTasks) {
-          throw new RangeError(
-            `At most ${this.#limits.maxPeriodicTasks} periodic tasks per client`,
-          );
-        }
-      }
-      this.#tasks.set(
-        id,
-        this.#bus!.sendPeriodic(checked, period, { duration: duration ?? undefined }),
-      );
-    } catch (error) {
-      this.#sendError(`Invalid periodic_start: ${(error as Error).message}`);
-    }
-  }
-
-  #pruneTasks(): void {
-    for (const [id, task] of this.#tasks) if (task.stopped) this.#tasks.delete(id);
-  }
-
-  #stopPeriodic(id: number): void {
-    const task = this.#tasks.get(id);
-    this.#tasks.delete(id);
-    if (!task || task.stopped) {
-      return this.#sendError(`No periodic task with arbitration id ${id} (0x${id.toString(16)})`);
-    }
-    task.stop();
-  }
-
-  async #pump(bus: Bus): Promise<void> {
-    if (bus.subscribe) {
-      bus.subscribe((entry) => {
-        if (entry instanceof Error) this.#busError(entry);
-        else this.#forward(entry);
-      });
-      return;
-    }
-    while (true) {
-      try {
-        this.#forward(await bus.receive());
-      } catch (error) {
-        if (error instanceof BusClosedError || this.#state === "closed") return;
-        this.#busError(error as Error);
-      }
-    }
-  }
-
-  // A bus error (e.g. the interface went down): tell the client, keep going.
-  #busError(error: Error): void {
-    if (error instanceof BusClosedError || this.#state === "closed") return;
-    this.#sendError(`Bus error: ${error.message}`);
-  }
-
-  #forward(frame: CanFrame): void {
-    const socket = this.#socket;
-    if (socket.readyState !== WebSocket.OPEN) return;
-    // A client that does not keep up loses frames, it alone: dropping starts
-    // above the limit and goes on until its buffer drained to half of it,
-    // then it is told how many it lost.
-    const limit = this.#droppedSinceNotice
-      ? this.#limits.maxBufferedBytes / 2
-      : this.#limits.maxBufferedBytes;
-    if (socket.bufferedAmount > limit) {
-      this.stats.dropped++;
-      this.#droppedSinceNotice++;
-      this.#dropTimer ??= setInterval(() => this.#noticeDropped(), 100);
-      return;
-    }
-    if (this.#droppedSinceNotice) this.#noticeDropped();
-    socket.send(encodeForProtocol(frame, this.protocol === BINARY_PROTOCOL));
-    this.stats.sent++;
-  }
-
-  #noticeDropped(): void {
-    if (this.#socket.bufferedAmount > this.#limits.maxBufferedBytes / 2) return;
-    clearInterval(this.#dropTimer);
-    this.#dropTimer = undefined;
-    if (!this.#droppedSinceNotice) return;
-    const count = this.#droppedSinceNotice;
-    this.#droppedSinceNotice = 0;
-    this.#log.info("Client {id}: dropped {count} frames for a slow reader", { id: this.id, count });
-    this.#sendEvent({ type: "dropped", count, total: this.stats.dropped });
   }
 }
