@@ -2,7 +2,7 @@
 // several clients at once, with can-utils as the independent peer on the
 // other side (tests/vm/run.sh). Ignored where there is no vcan0.
 import { assert, assertEquals } from "../_assert.ts";
-import { frameFields } from "../bus_conformance.ts";
+import { drain as drainAfter, frameFields } from "../bus_conformance.ts";
 import { TestClient } from "../_ws_client.ts";
 import { serve } from "../../server.ts";
 import { RemoteBus } from "../../client.ts";
@@ -13,18 +13,8 @@ import { JSON_PROTOCOL } from "../../protocol.ts";
 import { Candump, needsVcan, needsVm, run } from "./_vm.ts";
 
 const within = (ms = 5000) => ({ signal: AbortSignal.timeout(ms) });
-
-async function drain(bus: RemoteBus, quietMs = 300): Promise<CanFrame[]> {
-  const frames: CanFrame[] = [];
-  while (true) {
-    try {
-      frames.push(await bus.receive({ signal: AbortSignal.timeout(quietMs) }));
-    } catch (error) {
-      if (error instanceof DOMException && error.name === "TimeoutError") return frames;
-      throw error;
-    }
-  }
-}
+// the VM is slow: a longer quiet period than the shared default
+const drain = (bus: RemoteBus) => drainAfter(bus, 300);
 
 const FD64 = Array.from({ length: 64 }, (_, i) => (255 - i) & 0xff);
 const hex = (bytes: number[]) =>

@@ -2,7 +2,7 @@
 // (tests/vm/run.sh). Tests that add, remove or toggle interfaces run only in
 // the throw-away VM; they use interfaces of their own, never vcan0/vcan1.
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
-import { frameFields } from "../bus_conformance.ts";
+import { drain, frameFields } from "../bus_conformance.ts";
 import { SocketCanBus } from "../../ffi/socketcan_bus.ts";
 import { interfaceInfo, listCanInterfaces } from "../../ffi/can_interfaces.ts";
 import { getState, setBitrate } from "../../ffi/libsocketcan.ts";
@@ -14,19 +14,6 @@ import { Candump, needsVcan, needsVm, run, withVcan } from "./_vm.ts";
 const within = (ms = 3000) => ({ signal: AbortSignal.timeout(ms) });
 const std = (id: number, data: number[] = []) =>
   createFrame({ arbitrationId: id, isExtendedId: false, data });
-
-/** Receives until an error or `quietMs` without frames. */
-async function drainFrames(bus: SocketCanBus, quietMs = 200): Promise<CanFrame[]> {
-  const frames: CanFrame[] = [];
-  while (true) {
-    try {
-      frames.push(await bus.receive({ signal: AbortSignal.timeout(quietMs) }));
-    } catch (error) {
-      if (error instanceof DOMException && error.name === "TimeoutError") return frames;
-      throw error;
-    }
-  }
-}
 
 const FD64 = Array.from({ length: 64 }, (_, i) => (i * 7) & 0xff);
 const FD64_HEX = FD64.map((b) => b.toString(16).padStart(2, "0").toUpperCase()).join("");
@@ -105,7 +92,7 @@ Deno.test({
       }
     }
     assertEquals(bus.dropped, 0);
-    assertEquals(await drainFrames(bus, 100), []);
+    assertEquals(await drain(bus, 100), []);
   },
 });
 
@@ -133,7 +120,7 @@ Deno.test({
       isErrorFrame: true,
       data: [0, 0, 0, 0, 0, 0, 0, 0],
     }));
-    const got = (await drainFrames(bus)).map((f) => stringifyCansend(f));
+    const got = (await drain(bus, 200)).map((f) => stringifyCansend(f));
     assertEquals(got, ["105#01", "1ABCDEF0#04", "10F#05", "20000040#0000000000000000"]);
   },
 });
@@ -146,8 +133,8 @@ Deno.test({
     await using b = await SocketCanBus.open({ channel: "vcan1" });
     await using dump = new Candump("vcan1");
     await dump.ready();
-    await drainFrames(a, 100); // candump's ready markers
-    await drainFrames(b, 100);
+    await drain(a, 100); // candump's ready markers
+    await drain(b, 100);
     await a.send(std(0x42, [1]));
     const own = await a.receive(within());
     const other = await b.receive(within());
@@ -185,7 +172,7 @@ Deno.test({
     await using bus = await SocketCanBus.open({ channel: "vcan1", fd: false });
     await run("cansend", "vcan1", "123##1AABB");
     await run("cansend", "vcan1", "123#AABB");
-    assertEquals((await drainFrames(bus)).map((f) => stringifyCansend(f)), ["123#AABB"]);
+    assertEquals((await drain(bus, 200)).map((f) => stringifyCansend(f)), ["123#AABB"]);
     await assertRejects(
       () => bus.send(createFrame({ arbitrationId: 1, isFd: true })),
       RangeError,
@@ -208,7 +195,7 @@ Deno.test({
       try {
         for (let i = 0; i < 20; i++) await bus.receive(within());
         await run("ip", "link", "set", name, "down");
-        const error = await assertRejects(() => drainFrames(bus, 2000), CanError);
+        const error = await assertRejects(() => drain(bus, 2000), CanError);
         assertEquals((error as CanError).code, "ENETDOWN");
         assert(
           error.message.startsWith(`Cannot receive on "${name}": network is down`),
@@ -279,10 +266,10 @@ Deno.test({
       Promise.allSettled(sends).then(() => settled = true);
       await new Promise((resolve) => setTimeout(resolve, 300));
       assert(!settled, "sends wait while the queue is full");
-      assertEquals(await drainFrames(receiver, 100), []);
+      assertEquals(await drain(receiver, 100), []);
       await run("tc", "qdisc", "del", "dev", name, "root");
       await Promise.all(sends);
-      const got = await drainFrames(receiver);
+      const got = await drain(receiver, 200);
       assertEquals(got.map((f) => f.arbitrationId), sends.map((_, i) => i));
 
       await using hasty = await SocketCanBus.open({ channel: name, sendTimeout: 0.1 });
