@@ -52,7 +52,8 @@ export interface RemoteSettings {
  * ```ts
  * import { remoteSettings } from "./_remote_config.ts";
  * const settings = remoteSettings({ config: { bitrate: "500000" }, receiveOwnMessages: true, token: "k" });
- * if (JSON.stringify(settings.config) !== '{"bitrate":500000,"receive_own_messages":true}') {
+ * const expected = '{"bitrate":500000,"receive_own_messages":true,"message_batches":true}';
+ * if (JSON.stringify(settings.config) !== expected) {
  *   throw new Error(JSON.stringify(settings.config));
  * }
  * if (settings.token !== "k" || settings.retry !== null) throw new Error();
@@ -79,6 +80,11 @@ export function remoteSettings(options: RemoteBusOptions): RemoteSettings {
     );
   }
   if (token !== undefined && tokenTransport === "config") config.token = token;
+  const batches = options.messageBatches ?? true;
+  if (typeof batches !== "boolean") {
+    throw new TypeError(`messageBatches must be true or false, got ${JSON.stringify(batches)}`);
+  }
+  if (batches && config.message_batches === undefined) config.message_batches = true;
   const timeout = positive(options.timeout ?? 5000, "timeout");
   const retry = retryOptions(options.reconnect);
   const maxBuffered = nonNegative(options.maxBufferedAmount ?? 1 << 20, "maxBufferedAmount");

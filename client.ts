@@ -119,6 +119,14 @@ export interface RemoteBusOptions extends BusOptions {
    */
   reconnect?: boolean | ReconnectOptions;
   /**
+   * Ask the server for `message_batch` events (`"message_batches": true` in
+   * the config): a canremote server then sends the frames that pile up while
+   * this client's socket is busy in one message, which keeps a saturated bus
+   * cheap to follow. python-can-remote's server ignores the key.
+   * @default {true}
+   */
+  messageBatches?: boolean;
+  /**
    * Bytes the WebSocket may hold unsent before `send()` waits for it to drain.
    * @default {1048576}
    */
@@ -618,6 +626,11 @@ export class RemoteBus extends EventTarget implements Bus {
     switch (event.type) {
       case "message":
         if (matchesFilters(event.frame, this.#filters)) this.#queue.push(event.frame);
+        return;
+      case "message_batch":
+        for (const frame of event.frames) {
+          if (matchesFilters(frame, this.#filters)) this.#queue.push(frame);
+        }
         return;
       case "error":
         return this.#report(new RemoteError(event.message));

@@ -6,9 +6,10 @@
  */
 
 import { decodeBinary, encodeBinary } from "./codec_binary.ts";
+import { decodeBinaryBatch, encodeFramesBatch } from "./codec_batch.ts";
 import { decodeJson, encodeJson } from "./codec_json.ts";
 import type { CanEvent } from "./events.ts";
-import { BINARY_PROTOCOL, JSON_PROTOCOL } from "./protocol.ts";
+import { BINARY_BATCH_TYPE, BINARY_PROTOCOL, JSON_PROTOCOL } from "./protocol.ts";
 
 /**
  * Encodes an event for a subprotocol. With `can.binary+json.v1` a `message`
@@ -36,7 +37,9 @@ export function encodeEvent(
   protocol: string,
 ): string | Uint8Array<ArrayBuffer> {
   if (protocol === BINARY_PROTOCOL) {
-    return event?.type === "message" ? encodeBinary(event.frame) : encodeJson(event);
+    if (event?.type === "message") return encodeBinary(event.frame);
+    if (event?.type === "message_batch") return encodeFramesBatch(event.frames);
+    return encodeJson(event);
   }
   if (protocol === JSON_PROTOCOL) return encodeJson(event);
   throw new RangeError(
@@ -72,9 +75,12 @@ export function encodeEvent(
  */
 export function decodeEvent(data: string | Uint8Array | ArrayBuffer): CanEvent {
   if (typeof data === "string") return decodeJson(data);
-  if (data instanceof Uint8Array) return { type: "message", frame: decodeBinary(data) };
-  if (data instanceof ArrayBuffer) {
-    return { type: "message", frame: decodeBinary(new Uint8Array(data)) };
+  if (data instanceof Uint8Array || data instanceof ArrayBuffer) {
+    const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
+    if (bytes[0] === BINARY_BATCH_TYPE) {
+      return { type: "message_batch", frames: decodeBinaryBatch(bytes) };
+    }
+    return { type: "message", frame: decodeBinary(bytes) };
   }
   const kind = data === null
     ? "null"

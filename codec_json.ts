@@ -465,6 +465,11 @@ export function encodeJson(event: CanEvent): string {
       }}}`;
     case "set_filters":
       return `{"type": "set_filters", "payload": ${filtersText(event.filters)}}`;
+    case "message_batch":
+      if (!Array.isArray(event.frames) || event.frames.length === 0) {
+        throw new RangeError("A message_batch needs at least one frame");
+      }
+      return `{"type": "message_batch", "payload": [${event.frames.map(messageText).join(", ")}]}`;
     default: {
       const type: unknown = (event as { type?: unknown } | null)?.type;
       if (typeof type !== "string") {
@@ -551,6 +556,24 @@ export function decodeJson(text: string): CanEvent {
       return { type, arbitrationId: u32(payload, 'The "periodic_stop" payload') };
     case "set_filters":
       return { type, filters: filtersFromJson(payload) };
+    case "message_batch": {
+      if (!Array.isArray(payload) || payload.length === 0) {
+        throw new TypeError(
+          `The "message_batch" payload must be a non-empty list, got ${show(payload)}`,
+        );
+      }
+      return {
+        type,
+        frames: payload.map((item, i) => {
+          try {
+            return messageFromJson(item);
+          } catch (error) {
+            const message = `Message ${i} of the batch: ${(error as Error).message}`;
+            throw error instanceof RangeError ? new RangeError(message) : new TypeError(message);
+          }
+        }),
+      };
+    }
     default: { // "dropped"
       const fields = asObject(payload, 'The "dropped" payload');
       return {
@@ -598,4 +621,31 @@ export function filtersFromJson(
     }
     return filter;
   }));
+}
+
+/**
+ * Joins the texts of `message` events (as {@linkcode encodeJson} writes
+ * them) into the text of one `message_batch` event, without re-encoding.
+ *
+ * @param texts `{"type": "message", "payload": ...}` texts from {@linkcode encodeJson}.
+ * @returns The batch's text.
+ * @throws {RangeError} When there is no text, or one is not a `message` event from encodeJson.
+ * @example
+ * ```ts
+ * import { decodeJson, encodeJson, joinJsonMessages } from "./codec_json.ts";
+ * import { createFrame } from "./frame.ts";
+ * const texts = [1, 2].map((id) => encodeJson({ type: "message", frame: createFrame({ arbitrationId: id }) }));
+ * const batch = decodeJson(joinJsonMessages(texts));
+ * if (batch.type !== "message_batch" || batch.frames.length !== 2) throw new Error();
+ * ```
+ */
+export function joinJsonMessages(texts: readonly string[]): string {
+  if (texts.length === 0) throw new RangeError("A batch needs at least one message");
+  const payloads = texts.map((text) => {
+    if (!text.startsWith(MESSAGE_START) || !text.endsWith("}")) {
+      throw new RangeError(`Not a message event from encodeJson: ${text.slice(0, 40)}`);
+    }
+    return text.slice(MESSAGE_START.length, -1);
+  });
+  return `{"type": "message_batch", "payload": [${payloads.join(", ")}]}`;
 }

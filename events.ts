@@ -24,6 +24,9 @@ import type { CanFrame } from "./frame.ts";
  * - `dropped`: canremote's addition. The server tells a slow client how many
  *   frames it dropped for it: `count` since the last notice, `total` since
  *   the connection opened.
+ * - `message_batch`: canremote's addition. Several `message` events in one
+ *   WebSocket message, sent only to a client whose config asked for
+ *   `message_batches` (binary type byte 0x80, or a JSON list of payloads).
  * - `set_filters`: canremote's addition. A client replaces its receive
  *   filters on the server (`null` passes everything); python-can-remote's
  *   server ignores it, so clients filter locally as well.
@@ -49,7 +52,8 @@ export type CanEvent =
   | { type: "periodic_start"; period: number; duration: number | null; frame: CanFrame }
   | { type: "periodic_stop"; arbitrationId: number }
   | { type: "dropped"; count: number; total: number }
-  | { type: "set_filters"; filters: CanFilter[] | null };
+  | { type: "set_filters"; filters: CanFilter[] | null }
+  | { type: "message_batch"; frames: CanFrame[] };
 
 /**
  * The event of one type, for narrowing: `CanEventOf<"message">` is

@@ -20,6 +20,7 @@ export * from "./protocol.ts";
 export * from "./events.ts";
 export * from "./codec.ts";
 export * from "./codec_binary.ts";
+export * from "./codec_batch.ts";
 export * from "./codec_json.ts";
 export * from "./candump.ts";
 export * from "./virtual_bus.ts";

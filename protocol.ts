@@ -28,7 +28,7 @@ export const TOKEN_PROTOCOL_PREFIX = "canremote.token.";
 export const DEFAULT_PORT = 54701;
 
 /**
- * Event types. `dropped` and `set_filters` are canremote's additions;
+ * Event types. `dropped`, `set_filters` and `message_batch` are canremote's additions;
  * python-can-remote ignores unknown types.
  */
 export type EventType =
@@ -39,7 +39,8 @@ export type EventType =
   | "periodic_start"
   | "periodic_stop"
   | "dropped"
-  | "set_filters";
+  | "set_filters"
+  | "message_batch";
 
 /** Every event type, for validation. */
 export const EVENT_TYPES: readonly EventType[] = Object.freeze([
@@ -51,10 +52,16 @@ export const EVENT_TYPES: readonly EventType[] = Object.freeze([
   "periodic_stop",
   "dropped",
   "set_filters",
+  "message_batch",
 ]);
 
 /** Type byte of a binary CAN message (offset 0). */
 export const BINARY_MESSAGE_TYPE = 1;
+/**
+ * Type byte of a binary message batch (canremote's addition; codec_batch.ts).
+ * Not 2: the reference's recorded probes use 2 as "an unknown type".
+ */
+export const BINARY_BATCH_TYPE = 0x80;
 
 /**
  * WebSocket close codes the server uses. 1000-1015 are RFC 6455 section 7.4.1;

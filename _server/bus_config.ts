@@ -13,6 +13,8 @@ export interface Served {
 
 /** A config turned into bus options, plus the keys that were ignored. */
 export interface ParsedConfig {
+  /** The client takes `message_batch` events (`"message_batches": true`). */
+  batches: boolean;
   options: BusOptions;
   ignored: string[];
 }
@@ -107,7 +109,8 @@ export function parseBusConfig(config: unknown, served: Served): ParsedConfig {
     "preserve_timestamps",
     "can_filters",
     "fd",
+    "message_batches",
   ]);
   const ignored = Object.keys(c).filter((key) => !known.has(key) && !PASSIVE_KEYS.has(key));
-  return { options, ignored };
+  return { options, ignored, batches: bool(c, "message_batches") ?? false };
 }

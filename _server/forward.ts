@@ -9,11 +9,15 @@ import type { CanEvent } from "../events.ts";
 import type { CanFrame } from "../frame.ts";
 import { BINARY_PROTOCOL } from "../protocol.ts";
 import { encodeForProtocol } from "./encode_cache.ts";
+import { encodeBinaryBatch } from "../codec_batch.ts";
+import { joinJsonMessages } from "../codec_json.ts";
 import type { Limits } from "./limits.ts";
 import type { SessionStats } from "./session.ts";
 
 /** How often a held-back `dropped` notice looks at the socket again, in ms. */
 const DRAIN_CHECK_MS = 100;
+/** A batch goes out at once when it holds this many bytes (or characters). */
+const MAX_BATCH_SIZE = 16 * 1024;
 
 /** What a {@linkcode Forwarder} needs from its session. */
 export interface ForwarderOptions {
@@ -81,6 +85,15 @@ export class Forwarder {
   #closed = false;
   #dropTimer: ReturnType<typeof setInterval> | undefined;
   #droppedSinceNotice = 0;
+  #batch: (Uint8Array | string)[] = [];
+  #batchSize = 0;
+  #batchTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * The client takes `message_batch` events: while its socket is still busy
+   * with earlier writes, frames wait (until the next turn of the event loop)
+   * and go out together in one message.
+   */
+  batches = false;
 
   /** @param options The session's socket, limits, counters and event senders. */
   constructor(options: ForwarderOptions) {
@@ -122,6 +135,23 @@ export class Forwarder {
   close(): void {
     this.#closed = true;
     clearInterval(this.#dropTimer);
+    clearTimeout(this.#batchTimer);
+    this.#batch = [];
+  }
+
+  /** Sends the frames waiting for a batch now (before any other event, to keep the order). */
+  flush(): void {
+    clearTimeout(this.#batchTimer);
+    this.#batchTimer = undefined;
+    const batch = this.#batch;
+    if (batch.length === 0) return;
+    this.#batch = [];
+    this.#batchSize = 0;
+    if (this.#socket.readyState !== WebSocket.OPEN) return;
+    if (batch.length === 1) return this.#socket.send(batch[0]);
+    this.#socket.send(
+      this.#binary ? encodeBinaryBatch(batch as Uint8Array[]) : joinJsonMessages(batch as string[]),
+    );
   }
 
   // A bus error (e.g. the interface went down): tell the client, keep going.
@@ -136,15 +166,25 @@ export class Forwarder {
     const limit = this.#droppedSinceNotice
       ? this.#limits.maxBufferedBytes / 2
       : this.#limits.maxBufferedBytes;
-    if (socket.bufferedAmount > limit) {
+    if (socket.bufferedAmount + this.#batchSize > limit) {
       this.#stats.dropped++;
       this.#droppedSinceNotice++;
       this.#dropTimer ??= setInterval(() => this.#noticeDropped(), DRAIN_CHECK_MS);
       return;
     }
     if (this.#droppedSinceNotice) this.#noticeDropped();
-    socket.send(encodeForProtocol(frame, this.#binary));
     this.#stats.sent++;
+    const encoded = encodeForProtocol(frame, this.#binary);
+    // An idle socket gets each frame at once: batching never adds latency
+    // when the client keeps up.
+    if (!this.batches || (this.#batch.length === 0 && socket.bufferedAmount === 0)) {
+      socket.send(encoded);
+      return;
+    }
+    this.#batch.push(encoded);
+    this.#batchSize += encoded.length;
+    if (this.#batchSize >= MAX_BATCH_SIZE) this.flush();
+    else this.#batchTimer ??= setTimeout(() => this.flush(), 0);
   }
 
   #noticeDropped(): void {

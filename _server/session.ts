@@ -192,6 +192,7 @@ export class Session {
   /** Closes the connection with a code and a reason (cut to 123 bytes). */
   close(code: number, reason: string): void {
     if (this.#socket.readyState <= WebSocket.OPEN) {
+      this.#forwarder.flush(); // frames held for a batch go out before the close
       try {
         this.#socket.close(code, truncateCloseReason(reason));
       } catch {
@@ -217,6 +218,7 @@ export class Session {
 
   #sendEvent(event: CanEvent): void {
     if (this.#socket.readyState !== WebSocket.OPEN) return;
+    this.#forwarder.flush(); // keep frames and events in order
     this.#socket.send(encodeEvent(event, this.protocol));
   }
 
@@ -327,6 +329,7 @@ export class Session {
     this.#state = "open";
     this.#sendEvent({ type: "bus_response", channelInfo: this.#bus.channelInfo });
     this.#log.info("Client {id} opened {info}", { id: this.id, info: this.#bus.channelInfo });
+    if (parsed.batches) this.#forwarder.batches = true;
     this.#forwarder.pump(this.#bus);
     for (const queued of this.#inbox.splice(0)) this.#handle(queued);
   }

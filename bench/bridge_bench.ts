@@ -106,10 +106,20 @@ async function connect(url: string, protocol: string, config = {}): Promise<WebS
   return ws;
 }
 
-async function receiver(url: string, protocol: string, measure: boolean): Promise<Receiver> {
-  const ws = await connect(url, protocol);
+async function receiver(
+  url: string,
+  protocol: string,
+  measure: boolean,
+  batches = false,
+): Promise<Receiver> {
+  const ws = await connect(url, protocol, batches ? { message_batches: true } : {});
   const r: Receiver = { ws, count: 0, latencies: [] };
   ws.onmessage = (e) => {
+    if (batches) {
+      const event = decodeEvent(typeof e.data === "string" ? e.data : new Uint8Array(e.data));
+      r.count += event.type === "message_batch" ? event.frames.length : 1;
+      return;
+    }
     r.count++;
     if (!measure) return;
     // Arrival first, then the cheapest read of the sender's timestamp, so
@@ -149,9 +159,9 @@ async function closeAll(sockets: WebSocket[]) {
 }
 
 /** Max-rate run with a window: the sender stays at most `window` frames ahead of the slowest receiver. */
-async function throughput(server: Server, protocol: string, k: number) {
+async function throughput(server: Server, protocol: string, k: number, batches = false) {
   const receivers = await Promise.all(
-    Array.from({ length: k }, () => receiver(server.url, protocol, false)),
+    Array.from({ length: k }, () => receiver(server.url, protocol, false, batches)),
   );
   const sender = await connect(server.url, BINARY_PROTOCOL);
   const window = 500;
@@ -279,16 +289,20 @@ if (!args["only-memory"]) {
       "| format | receivers | delivered/s | lost | server CPU us/frame | bare Deno WebSocket us/frame | ratio |",
     );
     console.log("| --- | --- | --- | --- | --- | --- | --- |");
-    for (const protocol of [BINARY_PROTOCOL, JSON_PROTOCOL]) {
+    const variants = [
+      [BINARY_PROTOCOL, false, "binary"],
+      [JSON_PROTOCOL, false, "json"],
+      [BINARY_PROTOCOL, true, "binary, batches"],
+      [JSON_PROTOCOL, true, "json, batches"],
+    ] as const;
+    for (const [protocol, batches, label] of variants) {
       for (const k of RECEIVERS) {
-        const r = await throughput(server, protocol, k);
+        const r = await throughput(server, protocol, k, batches);
         const bare = floors.get(k)!;
         console.log(
-          `| ${protocol === BINARY_PROTOCOL ? "binary" : "json"} | ${k} | ${
-            fmt(r.framesPerSecond, 0)
-          } | ${r.lost} | ${fmt(r.cpuMicrosPerFrame)} | ${fmt(bare)} | ${
-            fmt(r.cpuMicrosPerFrame / bare)
-          } |`,
+          `| ${label} | ${k} | ${fmt(r.framesPerSecond, 0)} | ${r.lost} | ${
+            fmt(r.cpuMicrosPerFrame)
+          } | ${fmt(bare)} | ${fmt(r.cpuMicrosPerFrame / bare)} |`,
         );
       }
     }

@@ -178,7 +178,8 @@ function frameFromFields(f: Record<string, unknown>): CanFrame {
 
 Deno.test("connect: handshake, channelInfo and the reference's first frame", async () => {
   await using server = new FakeServer();
-  const { bus, peer, request } = await open(server);
+  // without canremote's message_batches key, the first frame is the reference client's
+  const { bus, peer, request } = await open(server, { messageBatches: false });
   await using _ = bus;
   assertEquals(peer.offered, "can.binary+json.v1, can.json.v1");
   assertEquals(request, handshake.client_upgrade_request.first_frame.text);
@@ -191,7 +192,7 @@ Deno.test("connect: handshake, channelInfo and the reference's first frame", asy
 Deno.test("connect: bus_request text equals python-can-remote's for the same config", async () => {
   await using server = new FakeServer();
   for (const sent of events.bus_request_sent_by_client) {
-    const { bus, request } = await open(server, { config: sent.kwargs });
+    const { bus, request } = await open(server, { config: sent.kwargs, messageBatches: false });
     assertEquals(request, sent.frame.text, sent.call);
     await bus.close();
   }
@@ -201,6 +202,7 @@ Deno.test("connect: bus_request text equals python-can-remote's for the same con
     receiveOwnMessages: true,
     canFilters: [{ canId: 291, canMask: 2047, extended: false }],
     timeout: 2000,
+    messageBatches: false,
   });
   await bus.close();
   assertEquals(request, events.bus_request_sent_by_client[2].frame.text);
@@ -224,6 +226,7 @@ Deno.test("connect: camelCase options beyond the reference's", async () => {
     data_bitrate: 2000000,
     preserve_timestamps: true,
     can_filters: [{ can_id: 0x100, can_mask: 0x700 }],
+    message_batches: true, // canremote's own key, on by default, last
   });
 });
 

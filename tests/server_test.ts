@@ -323,3 +323,44 @@ Deno.test("python-can-remote's client bytes: its upgrade and bus_request get a b
   );
   conn.close();
 });
+
+Deno.test("message batches: a busy client that asked gets batches, all frames in order; others never", async () => {
+  // No transmit rate limit: the sender floods.
+  await using server = await serve({ port: 0, maxSendRate: Infinity });
+  const sender = await TestClient.connect(server.url);
+  const batched = await TestClient.connect(server.url, { message_batches: true });
+  const batchedJson = await TestClient.connect(server.url, { message_batches: true }, [
+    JSON_PROTOCOL,
+  ]);
+  const plain = await TestClient.connect(server.url); // as python-can-remote's client
+  const total = 5000;
+  for (let i = 0; i < total; i++) sender.sendJson(msg(i & 0x7ff, [i & 0xff, i >> 8]));
+  // an error event amid the flood goes out between frames, never inside a batch
+  batched.sendJson(msg(0x800));
+  const read = async (client: TestClient, expectError: boolean) => {
+    const ids: number[] = [];
+    let batches = 0;
+    let errors = 0;
+    while (ids.length < total || errors < (expectError ? 1 : 0)) {
+      const event = decodeEvent(await client.next(5000));
+      if (event.type === "message") ids.push(event.frame.arbitrationId);
+      else if (event.type === "message_batch") {
+        batches++;
+        ids.push(...event.frames.map((f) => f.arbitrationId));
+      } else if (event.type === "error" && expectError) errors++;
+      else throw new Error(`unexpected ${event.type} after ${ids.length} frames`);
+    }
+    assertEquals(ids, Array.from({ length: total }, (_, i) => i & 0x7ff));
+    assertEquals(errors, expectError ? 1 : 0);
+    return batches;
+  };
+  const [b, j, p] = await Promise.all([
+    read(batched, true),
+    read(batchedJson, false),
+    read(plain, false),
+  ]);
+  assert(b > 0, "the binary client got batches");
+  assert(j > 0, "the JSON client got batches");
+  assertEquals(p, 0, "a client that did not ask never gets one");
+  await Promise.all([sender.close(), batched.close(), batchedJson.close(), plain.close()]);
+});
