@@ -81,12 +81,15 @@ export class TestClient {
     return decodeEvent(await this.next(ms));
   }
 
-  /** Every message that arrives within `ms` of quiet. */
-  async drain(ms = 150): Promise<(string | Uint8Array)[]> {
+  /**
+   * Every message until `ms` pass without one. The first `expected` messages
+   * are each waited for up to `waitMs`, so a slow machine does not lose them.
+   */
+  async drain(ms = 150, expected = 0, waitMs = 5000): Promise<(string | Uint8Array)[]> {
     const out: (string | Uint8Array)[] = [];
     while (true) {
       try {
-        out.push(await this.next(ms));
+        out.push(await this.next(out.length < expected ? waitMs : ms));
       } catch {
         return out;
       }

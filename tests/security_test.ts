@@ -416,14 +416,14 @@ Deno.test("flood: frames over the transmit rate are dropped with one error event
   const polite = await TestClient.connect(server.url, { token: RW }, [JSON_PROTOCOL]);
   for (let i = 0; i < 500; i++) flooder.send(frameText(0x100 + (i & 0xff)));
   polite.send(frameText(0x7ff));
-  const seen = (await watcher.drain(300)).map((m) => decodeEvent(m));
+  const seen = (await watcher.drain(300, 11)).map((m) => decodeEvent(m));
   const flooded = seen.filter((e) => e.type === "message" && e.frame.arbitrationId !== 0x7ff);
   assert(flooded.length >= 10 && flooded.length <= 40, `${flooded.length} frames got through`);
   assert(
     seen.some((e) => e.type === "message" && e.frame.arbitrationId === 0x7ff),
     "the polite client's frame went through",
   );
-  const notices = (await flooder.drain(300)).map((m) => decodeEvent(m));
+  const notices = (await flooder.drain(300, 1)).map((m) => decodeEvent(m));
   // one at once, and at most one more a second later
   assert(notices.length >= 1 && notices.length <= 2, `${notices.length} error events`);
   const notice = notices[0];
@@ -451,7 +451,7 @@ Deno.test("periodic-task floods: too short, too many, too fast together, outside
       payload: { period, duration: null, msg: { arbitration_id: id, is_extended_id: false } },
     });
   const error = async () => {
-    const events = (await client.drain(100)).map((m) => decodeEvent(m));
+    const events = (await client.drain(100, 1)).map((m) => decodeEvent(m));
     const errors = events.filter((e) => e.type === "error");
     assertEquals(errors.length, 1, JSON.stringify(events));
     return errors[0].type === "error" ? errors[0].message : "";

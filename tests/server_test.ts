@@ -173,7 +173,7 @@ Deno.test("can_filters from the config filter what a client receives", async () 
   a.sendJson(msg(0x1ff));
   a.sendJson(msg(0x200));
   a.sendJson(msg(0x100, [], { is_extended_id: true }));
-  const ids = (await b.drain()).map((m) => {
+  const ids = (await b.drain(150, 1)).map((m) => {
     const e = decodeEvent(m);
     return e.type === "message" ? e.frame.arbitrationId : -1;
   });

@@ -2,7 +2,7 @@
 // (tests/vm/run.sh). Tests that add, remove or toggle interfaces run only in
 // the throw-away VM; they use interfaces of their own, never vcan0/vcan1.
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
-import { drain, frameFields } from "../bus_conformance.ts";
+import { collect, drain, frameFields } from "../bus_conformance.ts";
 import { SocketCanBus } from "../../ffi/socketcan_bus.ts";
 import { interfaceInfo, listCanInterfaces } from "../../ffi/can_interfaces.ts";
 import { getState, setBitrate } from "../../ffi/libsocketcan.ts";
@@ -120,7 +120,7 @@ Deno.test({
       isErrorFrame: true,
       data: [0, 0, 0, 0, 0, 0, 0, 0],
     }));
-    const got = (await drain(bus, 200)).map((f) => stringifyCansend(f));
+    const got = (await collect(bus, 4, 200)).map((f) => stringifyCansend(f));
     assertEquals(got, ["105#01", "1ABCDEF0#04", "10F#05", "20000040#0000000000000000"]);
   },
 });
@@ -172,7 +172,7 @@ Deno.test({
     await using bus = await SocketCanBus.open({ channel: "vcan1", fd: false });
     await run("cansend", "vcan1", "123##1AABB");
     await run("cansend", "vcan1", "123#AABB");
-    assertEquals((await drain(bus, 200)).map((f) => stringifyCansend(f)), ["123#AABB"]);
+    assertEquals((await collect(bus, 1, 200)).map((f) => stringifyCansend(f)), ["123#AABB"]);
     await assertRejects(
       () => bus.send(createFrame({ arbitrationId: 1, isFd: true })),
       RangeError,
@@ -269,7 +269,7 @@ Deno.test({
       assertEquals(await drain(receiver, 100), []);
       await run("tc", "qdisc", "del", "dev", name, "root");
       await Promise.all(sends);
-      const got = await drain(receiver, 200);
+      const got = await collect(receiver, sends.length, 200);
       assertEquals(got.map((f) => f.arbitrationId), sends.map((_, i) => i));
 
       await using hasty = await SocketCanBus.open({ channel: name, sendTimeout: 0.1 });
