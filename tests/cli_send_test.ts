@@ -4,6 +4,7 @@
 import { main } from "../cli/send.ts";
 import { parseCansend } from "../candump.ts";
 import { assert, assertEquals } from "./_assert.ts";
+import { drain } from "./bus_conformance.ts";
 import { capture, denoEnv, runOnServer, shape, startServer } from "./_cli.ts";
 
 const SEND = new URL("../cli/send.ts", import.meta.url).pathname;
@@ -48,15 +49,11 @@ Deno.test("--periodic sends until --duration, then stops", async () => {
     "101#02",
   ]);
   assertEquals(code, 0, text);
-  await new Promise((resolve) => setTimeout(resolve, 150)); // frames still on their way
-  const ids: number[] = [];
-  for (let frame; (frame = peer.poll()) !== undefined;) ids.push(frame.arbitrationId);
+  // frames still on their way, until 150 ms pass without one
+  const ids = (await drain(peer, 150)).map((frame) => frame.arbitrationId);
   const count = (id: number) => ids.filter((x) => x === id).length;
   assert(count(0x100) >= 3 && count(0x101) >= 3 && ids.length <= 40, ids.join());
-  await new Promise((resolve) => setTimeout(resolve, 150));
-  let after = 0;
-  while (peer.poll()) after++;
-  assertEquals(after, 0, "still sending after the tool ended");
+  assertEquals(await drain(peer, 150), [], "still sending after the tool ended");
 });
 
 Deno.test("--periodic without --duration runs until stopped", async () => {
