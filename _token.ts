@@ -1,7 +1,7 @@
 // Private: how a RemoteBus's access token travels when the WebSocket opens,
 // as an `Authorization` header (Deno) or a `Sec-WebSocket-Protocol` entry.
 // A token in the bus_request config is the config's business (_remote_config.ts).
-import type { TokenTransport } from "./client.ts";
+import type { TokenTransport } from "./_remote_options.ts";
 import { TOKEN_PROTOCOL_PREFIX } from "./protocol.ts";
 
 /**
