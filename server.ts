@@ -59,10 +59,31 @@ export interface ServeOptions extends Partial<Limits> {
   /** PEM private key for wss:// and https:// (with `cert`). */
   key?: string;
   /**
-   * Most clients at once; more get HTTP 503 before upgrading.
+   * Most clients admitted at once (authenticated, or on a server without
+   * tokens past their `bus_request`); more get HTTP 503 before upgrading, or
+   * close 1013 if the server filled up while they waited.
    * @default {256}
    */
   maxClients?: number;
+  /**
+   * Most connections waiting to be admitted at once (no valid token in the
+   * upgrade request yet, or no `bus_request` yet on a server without tokens);
+   * more get HTTP 503. They do not count towards `maxClients`.
+   * @default {32}
+   */
+  maxPending?: number;
+  /**
+   * Wrong tokens one remote address may present within `authFailureWindow`;
+   * after that, its upgrades and `/api/channels` requests get HTTP 429 until
+   * the window ends. `Infinity` turns the limit off.
+   * @default {10}
+   */
+  maxAuthFailures?: number;
+  /**
+   * The window of `maxAuthFailures`, in milliseconds.
+   * @default {60000}
+   */
+  authFailureWindow?: number;
   /**
    * Access tokens: a string is a read-write token for every channel. When
    * tokens are given (here or by `tokensFile`), every client needs one.

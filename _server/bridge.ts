@@ -15,16 +15,38 @@ import {
 import { DEFAULT_LIMITS, type Limits } from "./limits.ts";
 import { Session, type SessionContext } from "./session.ts";
 import { allowsChannel, type Grant, type TokenTable } from "./auth.ts";
+import { addressKey, AuthFailures } from "./auth_failures.ts";
 
 /** Options of {@linkcode CanBridge}. */
 export interface BridgeOptions extends Partial<Limits> {
   /** Where client buses come from. */
   backend: Backend;
   /**
-   * Most clients connected at once; more get HTTP 503 before upgrading.
+   * Most clients admitted at once (authenticated, or on a server without
+   * tokens past their `bus_request`); more get HTTP 503 before upgrading, or
+   * close 1013 when the server filled up while they were pending.
    * @default {256}
    */
   maxClients?: number;
+  /**
+   * Most connections waiting to be admitted at once: upgraded without a valid
+   * token in the upgrade request (on a server with tokens) or without a
+   * `bus_request` yet (on a server without). More get HTTP 503.
+   * @default {32}
+   */
+  maxPending?: number;
+  /**
+   * Wrong tokens one remote address may present within `authFailureWindow`
+   * before every further upgrade and `/api/channels` request from it gets
+   * HTTP 429 until the window ends. `Infinity` turns the limit off.
+   * @default {10}
+   */
+  maxAuthFailures?: number;
+  /**
+   * The window of `maxAuthFailures`, in milliseconds.
+   * @default {60000}
+   */
+  authFailureWindow?: number;
   /**
    * Access tokens. When given (even empty), every client needs one of them;
    * when left out, nobody needs one.
@@ -52,8 +74,15 @@ export class CanBridge {
   readonly backend: Backend;
   readonly limits: Limits;
   readonly maxClients: number;
+  readonly maxPending: number;
   readonly allowOrigins: readonly string[];
+  /** Every connection with a session: pending, admitted, and those being closed. */
   readonly sessions: Set<Session> = new Set();
+  /** Failed access attempts per remote address. */
+  readonly authFailures: AuthFailures;
+  // Sessions waiting to be admitted, and those admitted (they count towards maxClients).
+  #pending: Set<Session> = new Set();
+  #admitted: Set<Session> = new Set();
   #tokens: TokenTable | null;
   #loopbackOnly: boolean;
   #nextId = 1;
@@ -62,9 +91,24 @@ export class CanBridge {
   #context: SessionContext;
 
   constructor(options: BridgeOptions) {
-    const { backend, maxClients, tokens, allowOrigins, hostname, ...limits } = options;
+    const {
+      backend,
+      maxClients,
+      maxPending,
+      maxAuthFailures,
+      authFailureWindow,
+      tokens,
+      allowOrigins,
+      hostname,
+      ...limits
+    } = options;
     this.backend = backend;
     this.maxClients = maxClients ?? 256;
+    this.maxPending = maxPending ?? 32;
+    this.authFailures = new AuthFailures({
+      maxFailures: maxAuthFailures,
+      window: authFailureWindow,
+    });
     this.limits = { ...DEFAULT_LIMITS, ...dropUndefined(limits) };
     this.#tokens = tokens ?? null;
     this.allowOrigins = Object.freeze([...(allowOrigins ?? [])]);
@@ -74,7 +118,12 @@ export class CanBridge {
       limits: this.limits,
       log: this.#log,
       tokens: () => this.#tokens,
-      onClosed: (s) => this.sessions.delete(s),
+      onClosed: (s) => {
+        this.sessions.delete(s);
+        this.#pending.delete(s);
+        this.#admitted.delete(s);
+      },
+      admit: (s) => this.#admit(s),
     };
   }
 
@@ -110,9 +159,14 @@ export class CanBridge {
   /** Answers one HTTP request. */
   fetch = (request: Request, info?: Deno.ServeHandlerInfo): Response => {
     const url = new URL(request.url);
-    if (!isWebSocketUpgrade(request)) return this.#serveAsset(request, url);
+    const upgrade = isWebSocketUpgrade(request);
+    if (!upgrade && url.pathname !== "/api/channels") return this.#serveAsset(request, url);
+    if (!upgrade && request.method !== "GET" && request.method !== "HEAD") {
+      return text(405, `Method ${request.method} not allowed`);
+    }
     // Read now: Deno's getter throws once the request has been upgraded.
     const address = remoteAddress(info);
+    const key = addressKey(remoteHost(info));
     const refuse = (status: number, body: string, headers: Record<string, string> = {}) => {
       this.#log.info("Refused a WebSocket request from {address} with {status}: {reason}", {
         address,
@@ -121,6 +175,22 @@ export class CanBridge {
       });
       return text(status, body, headers);
     };
+    const wait = this.authFailures.blockedFor(key);
+    if (wait > 0) {
+      const seconds = String(Math.ceil(wait / 1000));
+      return refuse(429, `Too many failed access attempts; try again in ${seconds} s`, {
+        "retry-after": seconds,
+      });
+    }
+    const failed = (why: string) => {
+      const count = this.authFailures.record(key);
+      this.#log.info("Failed access attempt {count} from {address}: {why}", {
+        count,
+        address,
+        why,
+      });
+    };
+    if (!upgrade) return this.#channelList(request, failed);
     if (this.#loopbackOnly && this.#tokens === null && !this.#hostAllowed(url)) {
       return refuse(
         403,
@@ -141,6 +211,7 @@ export class CanBridge {
     let refusal: [number, string] | undefined;
     if (presented.token !== undefined && this.#tokens) {
       grant = this.#tokens.lookup(presented.token);
+      if (!grant) failed(`wrong token (${presented.via})`);
       if (!grant && presented.via === "header") {
         return refuse(401, "Invalid access token", {
           "www-authenticate": 'Bearer realm="canremote", error="invalid_token"',
@@ -159,6 +230,7 @@ export class CanBridge {
     }
     if (grant && !allowsChannel(grant, channel)) {
       const reason = `The access token does not open channel "${channel}"`;
+      failed(`${grant.label} for channel ${channel} (${presented.via})`);
       if (presented.via === "header") return refuse(403, reason);
       refusal = [CloseCode.FORBIDDEN, reason];
     }
@@ -170,8 +242,20 @@ export class CanBridge {
       );
     }
     if (this.#closing) return text(503, "The server is shutting down");
-    if (this.sessions.size >= this.maxClients) {
+    // Nobody could be admitted now, pending or not: say so before upgrading.
+    if (this.#admitted.size >= this.maxClients) {
       return refuse(503, `The server is at its limit of ${this.maxClients} clients`);
+    }
+    // Without a valid token in the upgrade (or, on a server without tokens,
+    // until its bus_request) a connection is pending: it counts towards
+    // maxPending, not maxClients, so token-less connections cannot crowd out
+    // clients that have one.
+    const pending = grant === undefined;
+    if (pending && this.#pending.size >= this.maxPending) {
+      return refuse(
+        503,
+        `The server is at its limit of ${this.maxPending} connections waiting for a bus_request`,
+      );
     }
     let upgraded;
     try {
@@ -213,19 +297,47 @@ export class CanBridge {
       socket,
       negotiated.protocol,
       channel,
-      this.#context,
+      {
+        ...this.#context,
+        authFailed: () => failed(`client ${id}: refused token in its bus_request`),
+      },
       grant,
       presented.token,
     );
     this.sessions.add(session);
+    (pending ? this.#pending : this.#admitted).add(session);
     return response;
   };
+
+  /** Connections upgraded and waiting to be admitted (`maxPending` applies). */
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  /** Clients admitted (`maxClients` applies). */
+  get admittedCount(): number {
+    return this.#admitted.size;
+  }
+
+  // A pending session showed its token (or sent its bus_request): it becomes
+  // a client, unless the server filled up meanwhile.
+  #admit(session: Session): string | undefined {
+    if (!this.#pending.delete(session)) return undefined;
+    if (this.#admitted.size >= this.maxClients) {
+      this.#log.info("Client {id} refused: the server is at its limit of {max} clients", {
+        id: session.id,
+        max: this.maxClients,
+      });
+      return `The server is at its limit of ${this.maxClients} clients; try again later`;
+    }
+    this.#admitted.add(session);
+    return undefined;
+  }
 
   #serveAsset(request: Request, url: URL): Response {
     if (request.method !== "GET" && request.method !== "HEAD") {
       return text(405, `Method ${request.method} not allowed`);
     }
-    if (url.pathname === "/api/channels") return this.#channelList();
     const asset = ASSETS.get(url.pathname);
     if (!asset) return text(404, `Not found: ${url.pathname}`);
     return new Response(request.method === "HEAD" ? null : asset.body, {
@@ -234,20 +346,43 @@ export class CanBridge {
   }
 
   // What the web page needs to offer a channel picker and estimate bus load.
-  #channelList(): Response {
-    const channels = this.backend.channels.map((name, i) => ({
-      name,
-      path: i === 0 ? "/" : `/${encodeURIComponent(name)}`,
-      bitrate: this.limits.bitrate ?? null,
-    }));
+  // With tokens it takes a valid one (Authorization: Bearer) and lists only
+  // the channels that token opens; without, it says only that one is needed.
+  #channelList(request: Request, failed: (why: string) => void): Response {
+    let grant: Grant | undefined;
+    if (this.#tokens) {
+      const header = request.headers.get("authorization");
+      const token = header === null ? undefined : /^Bearer +(\S+) *$/i.exec(header)?.[1];
+      grant = token === undefined ? undefined : this.#tokens.lookup(token);
+      if (!grant) {
+        // A missing token guesses nothing (the page asks without one first).
+        if (token !== undefined) failed("wrong token (GET /api/channels)");
+        return Response.json({ tokenRequired: true }, {
+          status: 401,
+          headers: {
+            "cache-control": "no-store",
+            "www-authenticate": token === undefined
+              ? 'Bearer realm="canremote"'
+              : 'Bearer realm="canremote", error="invalid_token"',
+          },
+        });
+      }
+    }
+    const channels = this.backend.channels.flatMap((name, i) =>
+      grant && !allowsChannel(grant, name) ? [] : [{
+        name,
+        path: i === 0 ? "/" : `/${encodeURIComponent(name)}`,
+        bitrate: this.limits.bitrate ?? null,
+      }]
+    );
     return Response.json(
       {
         interface: this.backend.interfaceName,
         channels,
-        clients: this.sessions.size,
+        clients: this.#admitted.size,
         tokenRequired: this.#tokens !== null,
       },
-      { headers: { "cache-control": "no-cache" } },
+      { headers: { "cache-control": "no-store" } },
     );
   }
 
@@ -267,17 +402,26 @@ function text(status: number, body: string, headers: Record<string, string> = {}
   });
 }
 
-function remoteAddress(info: Deno.ServeHandlerInfo | undefined): string {
-  let addr: Deno.NetAddr | undefined;
+function netAddr(info: Deno.ServeHandlerInfo | undefined): Deno.NetAddr | undefined {
   try {
-    addr = info?.remoteAddr as Deno.NetAddr | undefined;
+    const addr = info?.remoteAddr as Deno.NetAddr | undefined;
+    return addr && "hostname" in addr ? addr : undefined;
   } catch {
-    // a request that is already gone
+    return undefined; // a request that is already gone
   }
-  if (!addr || !("hostname" in addr)) return "an unknown address";
+}
+
+function remoteAddress(info: Deno.ServeHandlerInfo | undefined): string {
+  const addr = netAddr(info);
+  if (!addr) return "an unknown address";
   return addr.hostname.includes(":")
     ? `[${addr.hostname}]:${addr.port}`
     : `${addr.hostname}:${addr.port}`;
+}
+
+// Requests without an address (a handler called directly) share one key.
+function remoteHost(info: Deno.ServeHandlerInfo | undefined): string {
+  return netAddr(info)?.hostname ?? "unknown";
 }
 
 function decodeSafe(s: string): string {

@@ -43,6 +43,12 @@ Access:
 
 Limits (per client unless said):
       --max-clients N             clients at once, server-wide  (default: 256)
+      --max-pending N             connections not yet admitted (no valid token
+                                  or no bus_request yet), server-wide;
+                                  more get HTTP 503             (default: 32)
+      --max-auth-failures N       wrong tokens from one address in a
+                                  minute, then HTTP 429 until that
+                                  minute is over; 0: no limit   (default: 10)
       --max-message-size BYTES    larger messages close 1009    (default: 65536)
       --max-config-size BYTES     larger bus_request close 1009 (default: 16384)
       --max-send-rate N           frames/s; 0 for no limit      (default: 10000)
@@ -66,6 +72,11 @@ Security model:
                              close 4401 before any bus is opened
   sending frames             role rw; ro tokens get "read-only client" errors
   other channels             a token's channel list: HTTP 403 or close 4403
+  guessing tokens            --max-auth-failures wrong tokens a minute from one
+                             address, then HTTP 429 (IPv6: per /64)
+  token-less connections     wait apart from the clients (--max-pending), so
+                             they cannot fill --max-clients
+  the channel list           /api/channels needs a token when tokens are set
   browsers on other sites    Origin must be the server's or --allow-origin: 403
   DNS rebinding              on loopback, Host must be a loopback name: 403
   the interface and bitrate  set by the server; a client naming another
@@ -101,6 +112,8 @@ const OPTIONS = {
   insecure: { type: "boolean" },
   "allow-origin": { type: "string", multiple: true },
   "max-clients": { type: "string" },
+  "max-pending": { type: "string" },
+  "max-auth-failures": { type: "string" },
   "max-message-size": { type: "string" },
   "max-config-size": { type: "string" },
   "max-send-rate": { type: "string" },
@@ -158,12 +171,15 @@ function securityOptions(parsed: Parsed) {
     })),
   ];
   const sendRate = positiveInt("max-send-rate", parsed["max-send-rate"]);
+  const authFailures = positiveInt("max-auth-failures", parsed["max-auth-failures"]);
   return {
     tokens: tokens.length ? tokens : undefined,
     tokensFile: parsed["tokens-file"],
     insecure: parsed.insecure ?? false,
     allowOrigins: parsed["allow-origin"],
     maxClients: atLeastOne("max-clients", parsed["max-clients"]),
+    maxPending: atLeastOne("max-pending", parsed["max-pending"]),
+    maxAuthFailures: authFailures === 0 ? Infinity : authFailures,
     maxMessageSize: atLeastOne("max-message-size", parsed["max-message-size"]),
     maxConfigSize: atLeastOne("max-config-size", parsed["max-config-size"]),
     maxSendRate: sendRate === 0 ? Infinity : sendRate,

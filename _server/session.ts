@@ -25,6 +25,15 @@ export interface SessionContext {
   tokens(): TokenTable | null;
   /** Called once the session has released its bus. */
   onClosed(session: Session): void;
+  /**
+   * Called once the client has shown its access (a valid token in its
+   * `bus_request`, or any `bus_request` on a server without tokens), before
+   * its bus is opened.
+   * @returns Why it cannot be admitted now (closed with 1013), or `undefined`.
+   */
+  admit?(session: Session): string | undefined;
+  /** Called when the token in the client's `bus_request` was refused. */
+  authFailed?(session: Session): void;
 }
 
 /** Counters a session exposes for logs and the benchmark. */
@@ -292,6 +301,8 @@ export class Session {
       );
     }
     if (!this.#authorize(event.config)) return;
+    const full = this.#context.admit?.(this);
+    if (full !== undefined) return this.close(CloseCode.TRY_AGAIN_LATER, full);
     this.#log.debug("Client {id} config {config}", {
       id: this.id,
       config: redactConfig(event.config),
@@ -351,17 +362,20 @@ export class Session {
       return false;
     }
     if (typeof token !== "string") {
+      this.#context.authFailed?.(this);
       this.close(CloseCode.UNAUTHORIZED, "The access token must be a string");
       return false;
     }
     this.#presented.push(token);
     const grant = tokens.lookup(token);
     if (!grant) {
+      this.#context.authFailed?.(this);
       this.#log.info("Client {id}: wrong access token", { id: this.id });
       this.close(CloseCode.UNAUTHORIZED, "Invalid access token");
       return false;
     }
     if (!allowsChannel(grant, this.channel)) {
+      this.#context.authFailed?.(this);
       this.#log.info("Client {id}: {label} does not open channel {channel}", {
         id: this.id,
         label: grant.label,
