@@ -22,29 +22,24 @@ import {
   type Bus,
   type CanFilter,
   checkFilters,
-  matchesFilters,
   type PeriodicOptions,
   type PeriodicTask,
   type ReceiveOptions,
 } from "./bus.ts";
 import { encodeEvent } from "./codec.ts";
-import { BusClosedError, RemoteError } from "./errors.ts";
+import { BusClosedError, type RemoteError } from "./errors.ts";
 import { type CanEvent, UnknownEventTypeError } from "./events.ts";
 import { type CanFrame, validateFrame } from "./frame.ts";
 import { CloseCode, JSON_PROTOCOL } from "./protocol.ts";
 import { FrameQueue } from "./_frame_queue.ts";
+import { RemoteInbox } from "./_remote_inbox.ts";
 import { type PeriodicHost, RemotePeriodicTask } from "./_remote_periodic.ts";
 import { remoteSettings, setConfigFilters } from "./_remote_config.ts";
 import { CLOSE_WAIT_MS, isOpaqueRefusal, isPermanent } from "./_remote_close.ts";
 import { handshake } from "./_remote_handshake.ts";
 import { openSocket } from "./_token.ts";
 import { sleep } from "./_sleep.ts";
-import type {
-  DroppedDetail,
-  RemoteBusEventMap,
-  RemoteBusState,
-  StateChangeDetail,
-} from "./_remote_events.ts";
+import type { RemoteBusEventMap, RemoteBusState, StateChangeDetail } from "./_remote_events.ts";
 import type { ReconnectOptions, RemoteBusOptions, TokenTransport } from "./_remote_options.ts";
 
 export { tokenProtocol } from "./_token.ts";
@@ -92,18 +87,17 @@ export class RemoteBus extends EventTarget implements Bus {
   #tokenTransport: TokenTransport;
   #httpClient: object | undefined;
   #config: Record<string, unknown>;
-  #filters: CanFilter[] | null;
   #timeout: number;
   #retry: Required<ReconnectOptions> | null;
   #maxBuffered: number;
   #queue: FrameQueue;
+  #inbox: RemoteInbox;
 
   #state: RemoteBusState = "connecting";
   #stateWaiters: (() => void)[] = [];
   #ws: WebSocket | undefined;
   #protocol = JSON_PROTOCOL;
   #channelInfo = "";
-  #serverDropped = 0;
   #closeCause: unknown;
   #tasks = new Map<number, RemotePeriodicTask>();
   #drain: Promise<void> | undefined;
@@ -121,11 +115,11 @@ export class RemoteBus extends EventTarget implements Bus {
     this.#tokenTransport = settings.tokenTransport;
     this.#httpClient = options.httpClient;
     this.#config = settings.config;
-    this.#filters = settings.filters;
     this.#timeout = settings.timeout;
     this.#retry = settings.retry;
     this.#maxBuffered = settings.maxBuffered;
     this.#queue = new FrameQueue(settings.queueLimit);
+    this.#inbox = new RemoteInbox(this, this.#queue, settings.filters);
   }
 
   /**
@@ -193,7 +187,7 @@ export class RemoteBus extends EventTarget implements Bus {
    * nobody read them.
    */
   get dropped(): number {
-    return this.#serverDropped + this.#queue.dropped;
+    return this.#inbox.dropped;
   }
 
   /**
@@ -277,9 +271,10 @@ export class RemoteBus extends EventTarget implements Bus {
    * @throws {TypeError} / {RangeError} For malformed filters.
    */
   setFilters(filters?: CanFilter[] | null): void {
-    this.#filters = checkFilters(filters);
-    setConfigFilters(this.#config, this.#filters);
-    const update = setFiltersText(this.#filters, this.#protocol);
+    const checked = checkFilters(filters);
+    this.#inbox.filters = checked;
+    setConfigFilters(this.#config, checked);
+    const update = setFiltersText(checked, this.#protocol);
     if (update !== undefined && this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(update);
   }
 
@@ -404,8 +399,8 @@ export class RemoteBus extends EventTarget implements Bus {
   #connection = {
     opened: (ws: WebSocket, protocol: string, channelInfo: string) =>
       this.#opened(ws, protocol, channelInfo),
-    event: (event: CanEvent) => this.#onEvent(event),
-    undecodable: (error: RemoteError) => this.#report(error),
+    event: (event: CanEvent) => this.#inbox.event(event),
+    undecodable: (error: RemoteError) => this.#inbox.report(error),
     lost: (ws: WebSocket, error: RemoteError) => this.#lost(ws, error),
   };
 
@@ -426,35 +421,6 @@ export class RemoteBus extends EventTarget implements Bus {
       });
     }
     this.#setState("open");
-  }
-
-  #onEvent(event: CanEvent): void {
-    switch (event.type) {
-      case "message":
-        if (matchesFilters(event.frame, this.#filters)) this.#queue.push(event.frame);
-        return;
-      case "message_batch":
-        for (const frame of event.frames) {
-          if (matchesFilters(frame, this.#filters)) this.#queue.push(frame);
-        }
-        return;
-      case "error":
-        return this.#report(new RemoteError(event.message));
-      case "dropped":
-        this.#serverDropped += event.count;
-        this.dispatchEvent(
-          new CustomEvent<DroppedDetail>("dropped", {
-            detail: { count: event.count, total: event.total },
-          }),
-        );
-        return;
-      default: // bus_request, bus_response, periodic_*: nothing for a client to do
-    }
-  }
-
-  #report(error: RemoteError): void {
-    this.#queue.push(error);
-    this.dispatchEvent(new ErrorEvent("error", { error, message: error.message }));
   }
 
   // The open connection closed without close() being called.
