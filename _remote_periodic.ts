@@ -3,6 +3,7 @@
 // tell the server what to do. Tasks are keyed by arbitration id, as the
 // protocol keys them (python-can-remote's periodic_stop carries the bare id).
 import type { PeriodicTask } from "./bus.ts";
+import type { CanEvent } from "./events.ts";
 import { type CanFrame, validateFrame } from "./frame.ts";
 import { checkModifiedFrame, checkPeriod } from "./_periodic.ts";
 
@@ -93,4 +94,84 @@ export class RemotePeriodicTask implements PeriodicTask {
     clearTimeout(this.#timer);
     return true;
   }
+}
+
+/**
+ * The periodic tasks of one bus, keyed by arbitration id, and the events
+ * that start and stop them on the server.
+ *
+ * @example
+ * ```ts
+ * import { RemotePeriodicTasks } from "./_remote_periodic.ts";
+ * import type { CanEvent } from "./events.ts";
+ * import { createFrame } from "./frame.ts";
+ * const sent: CanEvent[] = [];
+ * const tasks = new RemotePeriodicTasks((event) => sent.push(event));
+ * const first = tasks.start(createFrame({ arbitrationId: 0x100 }), 0.1);
+ * tasks.start(createFrame({ arbitrationId: 0x100, data: [1] }), 0.1); // replaces the first
+ * tasks.stopAll(true);
+ * if (!first.stopped || sent.map((e) => e.type).join() !== "periodic_start,periodic_start,periodic_stop") {
+ *   throw new Error(JSON.stringify(sent));
+ * }
+ * ```
+ */
+export class RemotePeriodicTasks {
+  #tasks = new Map<number, RemotePeriodicTask>();
+  #send: (event: CanEvent) => void;
+
+  /** @param send Sends an event to the server when the bus is connected, else does nothing. */
+  constructor(send: (event: CanEvent) => void) {
+    this.#send = send;
+  }
+
+  /**
+   * Starts a task; one running with the same arbitration id is replaced
+   * (on the server by the new `periodic_start`) and reports `stopped`.
+   * @throws {TypeError} / {RangeError} For an invalid frame, period or duration.
+   */
+  start(frame: CanFrame, period: number, duration?: number): RemotePeriodicTask {
+    const task = new RemotePeriodicTask(frame, period, duration, this.#host);
+    this.#tasks.get(task.id)?.halt();
+    this.#tasks.set(task.id, task);
+    task.begin();
+    return task;
+  }
+
+  /**
+   * Starts the running tasks again on a new connection (the server forgot
+   * them with the old one), for what is left of their duration.
+   */
+  restart(): void {
+    for (const task of this.#tasks.values()) {
+      const remaining = task.remaining();
+      if (remaining === 0) continue; // ends locally any moment now
+      this.#send({
+        type: "periodic_start",
+        period: task.period,
+        duration: remaining,
+        frame: task.frame,
+      });
+    }
+  }
+
+  /** Marks every task stopped and forgets it; `notify` sends each one's `periodic_stop`. */
+  stopAll(notify: boolean): void {
+    for (const task of this.#tasks.values()) {
+      task.halt();
+      if (notify) this.#send({ type: "periodic_stop", arbitrationId: task.id });
+    }
+    this.#tasks.clear();
+  }
+
+  #host: PeriodicHost = {
+    start: (task, duration) => {
+      if (this.#tasks.get(task.id) !== task) return;
+      this.#send({ type: "periodic_start", period: task.period, duration, frame: task.frame });
+    },
+    stopped: (task, notify) => {
+      if (this.#tasks.get(task.id) !== task) return;
+      this.#tasks.delete(task.id);
+      if (notify) this.#send({ type: "periodic_stop", arbitrationId: task.id });
+    },
+  };
 }

@@ -33,7 +33,7 @@ import { type CanFrame, validateFrame } from "./frame.ts";
 import { CloseCode, JSON_PROTOCOL } from "./protocol.ts";
 import { FrameQueue } from "./_frame_queue.ts";
 import { RemoteInbox } from "./_remote_inbox.ts";
-import { type PeriodicHost, RemotePeriodicTask } from "./_remote_periodic.ts";
+import { RemotePeriodicTasks } from "./_remote_periodic.ts";
 import { remoteSettings, setConfigFilters } from "./_remote_config.ts";
 import { CLOSE_WAIT_MS, isOpaqueRefusal, isPermanent } from "./_remote_close.ts";
 import { handshake } from "./_remote_handshake.ts";
@@ -99,7 +99,7 @@ export class RemoteBus extends EventTarget implements Bus {
   #protocol = JSON_PROTOCOL;
   #channelInfo = "";
   #closeCause: unknown;
-  #tasks = new Map<number, RemotePeriodicTask>();
+  #tasks = new RemotePeriodicTasks((event) => this.#sendEvent(event));
   #drain: Promise<void> | undefined;
   #reconnecting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -252,11 +252,7 @@ export class RemoteBus extends EventTarget implements Bus {
    */
   sendPeriodic(frame: CanFrame, period: number, options: PeriodicOptions = {}): PeriodicTask {
     if (this.closed) throw this.#closedError();
-    const task = new RemotePeriodicTask(frame, period, options.duration, this.#host);
-    this.#tasks.get(task.id)?.halt();
-    this.#tasks.set(task.id, task);
-    task.begin();
-    return task;
+    return this.#tasks.start(frame, period, options.duration);
   }
 
   /**
@@ -408,18 +404,7 @@ export class RemoteBus extends EventTarget implements Bus {
     this.#ws = ws;
     this.#protocol = protocol;
     this.#channelInfo = `${channelInfo} on ${this.url}`;
-    // The server forgot our tasks with the old connection: start them again,
-    // for what is left of their duration.
-    for (const task of this.#tasks.values()) {
-      const remaining = task.remaining();
-      if (remaining === 0) continue; // ends locally any moment now
-      this.#sendEvent({
-        type: "periodic_start",
-        period: task.period,
-        duration: remaining,
-        frame: task.frame,
-      });
-    }
+    this.#tasks.restart();
     this.#setState("open");
   }
 
@@ -453,8 +438,7 @@ export class RemoteBus extends EventTarget implements Bus {
   #finish(cause: unknown): void {
     this.#closeCause = cause;
     this.#lifetime.abort();
-    for (const task of this.#tasks.values()) task.halt();
-    this.#tasks.clear();
+    this.#tasks.stopAll(false);
     this.#queue.close(this.#closedError(), false);
     this.#setState("closed", cause);
   }
@@ -463,12 +447,8 @@ export class RemoteBus extends EventTarget implements Bus {
     const ws = this.#ws;
     const wasClosed = this.closed;
     this.#lifetime.abort();
-    for (const task of this.#tasks.values()) {
-      task.halt();
-      // Stop promptly: python-can-remote's server notices a closed connection only after up to 0.5 s.
-      this.#sendEvent({ type: "periodic_stop", arbitrationId: task.id });
-    }
-    this.#tasks.clear();
+    // Stop promptly: python-can-remote's server notices a closed connection only after up to 0.5 s.
+    this.#tasks.stopAll(true);
     if (!wasClosed) this.#setState("closed");
     await this.#reconnecting;
     if (ws && ws.readyState !== WebSocket.CLOSED) {
@@ -494,18 +474,6 @@ export class RemoteBus extends EventTarget implements Bus {
     const ws = this.#ws;
     if (ws?.readyState === WebSocket.OPEN) ws.send(encodeEvent(event, this.#protocol));
   }
-
-  #host: PeriodicHost = {
-    start: (task, duration) => {
-      if (this.#tasks.get(task.id) !== task) return;
-      this.#sendEvent({ type: "periodic_start", period: task.period, duration, frame: task.frame });
-    },
-    stopped: (task, notify) => {
-      if (this.#tasks.get(task.id) !== task) return;
-      this.#tasks.delete(task.id);
-      if (notify) this.#sendEvent({ type: "periodic_stop", arbitrationId: task.id });
-    },
-  };
 
   async #drained(ws: WebSocket): Promise<void> {
     const signal = this.#lifetime.signal;
