@@ -632,7 +632,10 @@ Deno.test("the command line: --help explains the model, a public --host without 
       "--max-send-rate N",
       "--allow-id RANGE",
       "--max-config-size BYTES",
+      "--max-pending N",
+      "--max-auth-failures N",
       "what is protected",
+      "guessing tokens",
       "DNS rebinding",
     ]
   ) assert(text.includes(row), `--help mentions ${row}`);
