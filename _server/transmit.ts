@@ -43,8 +43,24 @@ export class Transmitter {
   #rateDropped = 0;
   #rateTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
-  #sendChain: Promise<void> = Promise.resolve();
+  // Accepted frames not yet handed to their bus, behind the one being sent,
+  // as bus, frame, bus, frame... A plain queue rather than a promise chain:
+  // per frame a chain keeps closures and promises alive for several
+  // microtask turns, so under a flood thousands of links piled up, survived
+  // the young generation's collections and made V8 grow it (issue #3).
+  #waiting: (Bus | CanFrame)[] = [];
+  #waitingHead = 0;
+  #sending = false;
   #pendingSends = 0;
+  #onSent = (): void => {
+    this.#pendingSends--;
+    this.#next();
+  };
+  #onFailed = (error: Error): void => {
+    this.#pendingSends--;
+    if (!(error instanceof BusClosedError)) this.#sendError(`Cannot send: ${error.message}`);
+    this.#next();
+  };
 
   /**
    * @param limits `maxSendRate`, `sendBurst`, `allowedIds` and `maxPendingSends` apply.
@@ -81,16 +97,40 @@ export class Transmitter {
     }
     this.#stats.received++;
     this.#pendingSends++;
-    // Chained so frames reach the bus in the order the client sent them.
-    this.#sendChain = this.#sendChain.then(() => bus.send(checked)).then(
-      () => {
-        this.#pendingSends--;
-      },
-      (error) => {
-        this.#pendingSends--;
-        if (!(error instanceof BusClosedError)) this.#sendError(`Cannot send: ${error.message}`);
-      },
-    );
+    // One send at a time, so frames reach the bus in the order the client
+    // sent them; an idle transmitter hands the frame over at once.
+    if (this.#sending) this.#waiting.push(bus, checked);
+    else this.#dispatch(bus, checked);
+  }
+
+  #dispatch(bus: Bus, frame: CanFrame): void {
+    this.#sending = true;
+    let sent: Promise<void>;
+    try {
+      sent = bus.send(frame);
+    } catch (error) {
+      sent = Promise.reject(error);
+    }
+    sent.then(this.#onSent, this.#onFailed);
+  }
+
+  #next(): void {
+    if (this.#waitingHead === this.#waiting.length) {
+      this.#sending = false;
+      if (this.#waitingHead) {
+        this.#waiting = [];
+        this.#waitingHead = 0;
+      }
+      return;
+    }
+    const waiting = this.#waiting;
+    const head = this.#waitingHead;
+    const bus = waiting[head] as Bus;
+    const frame = waiting[head + 1] as CanFrame;
+    // Cleared so that sent frames can be collected while the queue drains.
+    waiting[head] = waiting[head + 1] = undefined!;
+    this.#waitingHead = head + 2;
+    this.#dispatch(bus, frame);
   }
 
   /**
