@@ -18,6 +18,7 @@ const args = parseArgs({
     quick: { type: "boolean", default: false },
     "only-memory": { type: "boolean", default: false },
     "server-v8-flags": { type: "string" },
+    "server-output": { type: "boolean", default: false },
   },
 }).values;
 const FRAMES = args.quick ? 2000 : Number(args.frames);
@@ -56,8 +57,18 @@ async function startServer(script = "../server.ts"): Promise<Server> {
     if (done) throw new Error(`server exited: ${seen}`);
     seen += value;
   }
+  // Keeps the pipe flowing; --server-output shows what the server prints
+  // (e.g. --server-v8-flags=--trace-gc) on stderr.
+  const echo = args["server-output"]
+    ? (text: string) => Deno.stderr.writeSync(new TextEncoder().encode(text))
+    : () => {};
+  echo(seen);
   const drain = (async () => {
-    while (!(await reader.read()).done) { /* keep the pipe flowing */ }
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      echo(value);
+    }
   })();
   return {
     url: `ws://127.0.0.1:${port}/`,
