@@ -66,6 +66,10 @@ let filter: FramePredicate | null = null;
 
 let channels: Channel[] = [];
 let tokenRequired = false;
+// /api/channels answered 401: the server wants a token we lack, or refused ours.
+let listRefused = false;
+// The channel to connect to once a token is entered.
+let wantedChannel: string | undefined;
 const TOKEN_KEY = "canremote.token";
 let channel: Channel | undefined;
 let bus: RemoteBus | undefined;
@@ -181,10 +185,30 @@ function setState(state: PageState, detail = ""): void {
   document.title = `canremote \u2013 ${channel?.name ?? ""} (${state})`;
 }
 
-async function loadChannels(): Promise<void> {
-  const response = await fetch("/api/channels", { cache: "no-store" });
-  if (!response.ok) throw new Error(`GET /api/channels: HTTP ${response.status}`);
+/**
+ * Loads the channel list, sending the stored token (if any) as a Bearer
+ * header: a server with tokens lists its channels only to a token holder.
+ *
+ * @returns `false` when the server answered 401 (a token is needed, or ours was refused).
+ * @throws {Error} For any other failure, with the server's text.
+ */
+async function loadChannels(): Promise<boolean> {
+  const token = storedToken();
+  const response = await fetch("/api/channels", {
+    cache: "no-store",
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
+  if (response.status === 401) {
+    await response.body?.cancel();
+    tokenRequired = listRefused = true;
+    return false;
+  }
+  if (!response.ok) {
+    const why = (await response.text()).trim();
+    throw new Error(`GET /api/channels: HTTP ${response.status}${why ? ` ${why}` : ""}`);
+  }
   const body = await response.json() as { channels: Channel[]; tokenRequired?: boolean };
+  listRefused = false;
   channels = body.channels;
   tokenRequired = body.tokenRequired === true;
   const options = channels.map((c) => {
@@ -197,6 +221,7 @@ async function loadChannels(): Promise<void> {
   if (channel) ui.channel.value = channel.name;
   ui.channelBox.hidden = channels.length < 2;
   showBitrate();
+  return true;
 }
 
 function showBitrate(): void {
@@ -244,13 +269,24 @@ async function refusedForToken(error: unknown): Promise<boolean> {
   if (error.code === CloseCode.UNAUTHORIZED || error.code === CloseCode.FORBIDDEN) return true;
   if (error.code !== 1006) return false;
   // A browser sees a refused upgrade (HTTP 401/403) as 1006 only: the server
-  // is up and wants a token when it still answers /api/channels saying so.
+  // is up and wants a token when /api/channels refuses ours (or its lack) too.
   try {
-    await loadChannels();
-    return tokenRequired;
+    return !(await loadChannels());
   } catch {
     return false;
   }
+}
+
+// A token was entered: the channel list needs it too, so load it again first.
+async function resumeWithToken(): Promise<void> {
+  const wanted = wantedChannel ?? channel?.name;
+  wantedChannel = undefined;
+  try {
+    await loadChannels();
+  } catch (error) {
+    notice(`Cannot list the channels: ${(error as Error).message}`);
+  }
+  await connect(wanted);
 }
 
 async function connect(name?: string): Promise<void> {
@@ -259,6 +295,12 @@ async function connect(name?: string): Promise<void> {
   bus = undefined;
   if (old) await old.close();
   transmit.refresh();
+  if (listRefused) {
+    wantedChannel = name ?? wantedChannel;
+    return askToken(
+      storedToken() ? "The server refused the access token" : "This server needs an access token",
+    );
+  }
   const next = channels.find((c) => c.name === name) ?? channels[0] ??
     { name: "", path: "/", bitrate: null };
   if (channel && next.name !== channel.name) clearAll();
@@ -455,7 +497,9 @@ ui.tokenForm.addEventListener("submit", (event) => {
     // storage off: the token lasts until the page reloads
   }
   ui.token.value = "";
-  void connect(channel?.name);
+  ui.tokenForm.hidden = true;
+  setState("connecting");
+  void resumeWithToken();
 });
 
 for (const button of document.querySelectorAll<HTMLButtonElement>("[data-sort]")) {
