@@ -26,12 +26,14 @@ export interface RemoteSettings {
   offered: readonly string[];
   /** The `bus_request` config, with the token when it travels there. */
   config: Record<string, unknown>;
-  /** Filters for received frames; `null` passes everything. */
+  /** Filters for received frames as given; `null` passes everything. */
   filters: CanFilter[] | null;
   /** The access token, if any. */
   token: string | undefined;
   /** How the token travels. */
   tokenTransport: TokenTransport;
+  /** The `Deno.HttpClient` to connect with, if any (not checked: Deno checks it). */
+  httpClient: object | undefined;
   /** Milliseconds to wait for a `bus_response`. */
   timeout: number;
   /** Back-off, or `null` when the bus does not reconnect. */
@@ -98,6 +100,7 @@ export function remoteSettings(options: RemoteBusOptions): RemoteSettings {
     filters,
     token,
     tokenTransport,
+    httpClient: options.httpClient,
     timeout,
     retry,
     maxBuffered,

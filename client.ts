@@ -34,13 +34,12 @@ import { CloseCode, JSON_PROTOCOL } from "./protocol.ts";
 import { FrameQueue } from "./_frame_queue.ts";
 import { RemoteInbox } from "./_remote_inbox.ts";
 import { RemotePeriodicTasks } from "./_remote_periodic.ts";
-import { remoteSettings, setConfigFilters } from "./_remote_config.ts";
-import { CLOSE_WAIT_MS, isOpaqueRefusal, isPermanent } from "./_remote_close.ts";
-import { handshake } from "./_remote_handshake.ts";
-import { openSocket } from "./_token.ts";
+import { type RemoteSettings, remoteSettings, setConfigFilters } from "./_remote_config.ts";
+import { CLOSE_WAIT_MS, isPermanent } from "./_remote_close.ts";
+import { dial, redial } from "./_remote_dial.ts";
 import { sleep } from "./_sleep.ts";
 import type { RemoteBusEventMap, RemoteBusState, StateChangeDetail } from "./_remote_events.ts";
-import type { ReconnectOptions, RemoteBusOptions, TokenTransport } from "./_remote_options.ts";
+import type { ReconnectOptions, RemoteBusOptions } from "./_remote_options.ts";
 
 export { tokenProtocol } from "./_token.ts";
 export type { ReconnectOptions, RemoteBusOptions, TokenTransport } from "./_remote_options.ts";
@@ -82,14 +81,7 @@ const DRAIN_POLL_MAX_MS = 50;
 export class RemoteBus extends EventTarget implements Bus {
   /** The URL given to `connect()`. */
   readonly url: string;
-  #offered: readonly string[];
-  #token: string | undefined;
-  #tokenTransport: TokenTransport;
-  #httpClient: object | undefined;
-  #config: Record<string, unknown>;
-  #timeout: number;
-  #retry: Required<ReconnectOptions> | null;
-  #maxBuffered: number;
+  #settings: RemoteSettings;
   #queue: FrameQueue;
   #inbox: RemoteInbox;
 
@@ -110,14 +102,7 @@ export class RemoteBus extends EventTarget implements Bus {
     super();
     this.url = url;
     const settings = remoteSettings(options);
-    this.#offered = settings.offered;
-    this.#token = settings.token;
-    this.#tokenTransport = settings.tokenTransport;
-    this.#httpClient = options.httpClient;
-    this.#config = settings.config;
-    this.#timeout = settings.timeout;
-    this.#retry = settings.retry;
-    this.#maxBuffered = settings.maxBuffered;
+    this.#settings = settings;
     this.#queue = new FrameQueue(settings.queueLimit);
     this.#inbox = new RemoteInbox(this, this.#queue, settings.filters);
   }
@@ -209,7 +194,7 @@ export class RemoteBus extends EventTarget implements Bus {
     }
     const ws = this.#ws!;
     ws.send(encodeEvent({ type: "message", frame: checked }, this.#protocol));
-    if (ws.bufferedAmount > this.#maxBuffered) await (this.#drain ??= this.#drained(ws));
+    if (ws.bufferedAmount > this.#settings.maxBuffered) await (this.#drain ??= this.#drained(ws));
   }
 
   /**
@@ -269,7 +254,7 @@ export class RemoteBus extends EventTarget implements Bus {
   setFilters(filters?: CanFilter[] | null): void {
     const checked = checkFilters(filters);
     this.#inbox.filters = checked;
-    setConfigFilters(this.#config, checked);
+    setConfigFilters(this.#settings.config, checked);
     const update = setFiltersText(checked, this.#protocol);
     if (update !== undefined && this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(update);
   }
@@ -360,36 +345,8 @@ export class RemoteBus extends EventTarget implements Bus {
     super.removeEventListener(type, listener, options);
   }
 
-  // Connects. Deno's client cannot see the HTTP status of an upgrade refused
-  // over wss:// (HTTP/2); with a header token it then tries once more with
-  // the token as a subprotocol entry, which a canremote server answers with
-  // a close code (4401, 4403) that says why.
-  async #dial(signal?: AbortSignal): Promise<void> {
-    try {
-      await this.#attempt(signal, this.#tokenTransport);
-    } catch (error) {
-      const retry = this.#token !== undefined && this.#tokenTransport === "header" &&
-        isOpaqueRefusal(error);
-      if (!retry) throw error;
-      await this.#attempt(signal, "subprotocol");
-    }
-  }
-
-  #attempt(signal: AbortSignal | undefined, transport: TokenTransport): Promise<void> {
-    const socket = {
-      offered: this.#offered,
-      token: this.#token,
-      transport,
-      httpClient: this.#httpClient,
-    };
-    return handshake({
-      url: this.url,
-      offered: this.#offered,
-      config: this.#config,
-      timeout: this.#timeout,
-      signal,
-      open: () => openSocket(this.url, socket),
-    }, this.#connection);
+  #dial(signal?: AbortSignal): Promise<void> {
+    return dial(this.url, this.#settings, this.#connection, signal);
   }
 
   #connection = {
@@ -412,26 +369,18 @@ export class RemoteBus extends EventTarget implements Bus {
   #lost(ws: WebSocket, error: RemoteError): void {
     if (ws !== this.#ws || this.#state === "closed") return;
     this.#ws = undefined;
-    if (this.#retry && !isPermanent(error)) this.#reconnecting = this.#reconnect(error);
+    const { retry } = this.#settings;
+    if (retry && !isPermanent(error)) this.#reconnecting = this.#reconnect(retry, error);
     else this.#finish(error);
   }
 
-  async #reconnect(error: unknown): Promise<void> {
+  async #reconnect(retry: Required<ReconnectOptions>, error: unknown): Promise<void> {
     this.#setState("reconnecting", error);
-    const { initialDelay, maxDelay, maxRetries } = this.#retry!;
-    const signal = this.#lifetime.signal;
-    for (let attempt = 0; attempt < maxRetries; attempt++) {
-      await sleep(Math.min(initialDelay * 2 ** attempt, maxDelay), signal);
-      if (signal.aborted) return;
-      try {
-        return await this.#dial(signal);
-      } catch (failure) {
-        if (signal.aborted) return;
-        error = failure;
-        if (isPermanent(failure)) break;
-      }
+    try {
+      await redial(retry, this.#lifetime.signal, (signal) => this.#dial(signal), error);
+    } catch (cause) {
+      this.#finish(cause);
     }
-    this.#finish(error);
   }
 
   // The server ended the bus: hand out what arrived, then reject with the cause.
@@ -479,7 +428,7 @@ export class RemoteBus extends EventTarget implements Bus {
     const signal = this.#lifetime.signal;
     for (
       let delay = 1;
-      ws.readyState === WebSocket.OPEN && ws.bufferedAmount > this.#maxBuffered;
+      ws.readyState === WebSocket.OPEN && ws.bufferedAmount > this.#settings.maxBuffered;
     ) {
       await sleep(delay, signal);
       if (signal.aborted) break;
