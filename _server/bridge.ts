@@ -177,8 +177,13 @@ export class CanBridge {
     };
     const wait = this.authFailures.blockedFor(key);
     if (wait > 0) {
+      // Debug only: a blocked address knocking on must not flood the log.
       const seconds = String(Math.ceil(wait / 1000));
-      return refuse(429, `Too many failed access attempts; try again in ${seconds} s`, {
+      this.#log.debug("Refused a request from {address} with 429 for {seconds} s", {
+        address,
+        seconds,
+      });
+      return text(429, `Too many failed access attempts; try again in ${seconds} s`, {
         "retry-after": seconds,
       });
     }
@@ -189,6 +194,12 @@ export class CanBridge {
         address,
         why,
       });
+      if (count === this.authFailures.maxFailures) {
+        this.#log.warn(
+          "{address} made {count} failed access attempts: refused with 429 for {seconds} s",
+          { address: key, count, seconds: Math.ceil(this.authFailures.window / 1000) },
+        );
+      }
     };
     if (!upgrade) return this.#channelList(request, failed);
     if (this.#loopbackOnly && this.#tokens === null && !this.#hostAllowed(url)) {

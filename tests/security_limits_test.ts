@@ -424,6 +424,10 @@ Deno.test("the command line: --max-auth-failures and --max-pending apply", async
   await server.stop();
   const output = server.output();
   assert(output.includes("Failed access attempt 2"), output);
+  assert(
+    output.includes("127.0.0.1 made 2 failed access attempts: refused with 429 for 60 s"),
+    output,
+  );
   assert(!output.includes(WRONG) && !output.includes(RW), "no token in the output");
   for (const bad of [["--max-pending", "0"], ["--max-auth-failures", "x"]]) {
     const refused = await new Deno.Command(Deno.execPath(), {
