@@ -37,7 +37,7 @@ import { RemotePeriodicTasks } from "./_remote_periodic.ts";
 import { type RemoteSettings, remoteSettings, setConfigFilters } from "./_remote_config.ts";
 import { CLOSE_WAIT_MS, isPermanent } from "./_remote_close.ts";
 import { dial, redial } from "./_remote_dial.ts";
-import { sleep } from "./_sleep.ts";
+import { Backpressure } from "./_remote_backpressure.ts";
 import type { RemoteBusEventMap, RemoteBusState, StateChangeDetail } from "./_remote_events.ts";
 import type { ReconnectOptions, RemoteBusOptions } from "./_remote_options.ts";
 
@@ -45,9 +45,6 @@ export { tokenProtocol } from "./_token.ts";
 export type { ReconnectOptions, RemoteBusOptions, TokenTransport } from "./_remote_options.ts";
 export type { RemoteBusState, StateChangeDetail } from "./_remote_events.ts";
 export type { DroppedDetail, RemoteBusEventMap } from "./_remote_events.ts";
-
-/** Longest pause between two looks at `bufferedAmount`. */
-const DRAIN_POLL_MAX_MS = 50;
 
 /**
  * A CAN bus on a remote server, speaking python-can-remote's WebSocket
@@ -92,7 +89,7 @@ export class RemoteBus extends EventTarget implements Bus {
   #channelInfo = "";
   #closeCause: unknown;
   #tasks = new RemotePeriodicTasks((event) => this.#sendEvent(event));
-  #drain: Promise<void> | undefined;
+  #backpressure: Backpressure;
   #reconnecting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   // Aborted when the bus closes: ends back-off sleeps, drain polls and a reconnection in progress.
@@ -105,6 +102,7 @@ export class RemoteBus extends EventTarget implements Bus {
     this.#settings = settings;
     this.#queue = new FrameQueue(settings.queueLimit);
     this.#inbox = new RemoteInbox(this, this.#queue, settings.filters);
+    this.#backpressure = new Backpressure(settings.maxBuffered, this.#lifetime.signal);
   }
 
   /**
@@ -188,13 +186,14 @@ export class RemoteBus extends EventTarget implements Bus {
   async send(frame: CanFrame): Promise<void> {
     if (this.closed) throw this.#closedError();
     const checked = validateFrame(frame);
-    while (this.#drain || this.#ws?.readyState !== WebSocket.OPEN) {
-      await (this.#drain ?? this.#nextState());
+    while (this.#backpressure.waiting || this.#ws?.readyState !== WebSocket.OPEN) {
+      await (this.#backpressure.waiting ?? this.#nextState());
       if (this.closed) throw this.#closedError();
     }
     const ws = this.#ws!;
     ws.send(encodeEvent({ type: "message", frame: checked }, this.#protocol));
-    if (ws.bufferedAmount > this.#settings.maxBuffered) await (this.#drain ??= this.#drained(ws));
+    const drained = this.#backpressure.sent(ws);
+    if (drained) await drained;
   }
 
   /**
@@ -422,19 +421,6 @@ export class RemoteBus extends EventTarget implements Bus {
   #sendEvent(event: CanEvent): void {
     const ws = this.#ws;
     if (ws?.readyState === WebSocket.OPEN) ws.send(encodeEvent(event, this.#protocol));
-  }
-
-  async #drained(ws: WebSocket): Promise<void> {
-    const signal = this.#lifetime.signal;
-    for (
-      let delay = 1;
-      ws.readyState === WebSocket.OPEN && ws.bufferedAmount > this.#settings.maxBuffered;
-    ) {
-      await sleep(delay, signal);
-      if (signal.aborted) break;
-      delay = Math.min(delay * 2, DRAIN_POLL_MAX_MS);
-    }
-    this.#drain = undefined;
   }
 
   #setState(state: RemoteBusState, error?: unknown): void {
