@@ -1,10 +1,11 @@
 // Private: why a RemoteBus's connection ended, as a RemoteError with the
-// close code, and which endings another connection attempt cannot fix.
+// close code, which endings another connection attempt cannot fix, and
+// closing a socket without waiting forever for the server's close frame.
 import { RemoteError } from "./errors.ts";
 import { CloseCode } from "./protocol.ts";
 
 /** How long the client waits for the server's close frame, in milliseconds. */
-export const CLOSE_WAIT_MS = 1000;
+const CLOSE_WAIT_MS = 1000;
 
 // HTTP refusals of an upgrade, as the close codes a server would use after it.
 const REFUSAL_CODES: Readonly<Record<number, [number, string]>> = Object.freeze({
@@ -110,4 +111,32 @@ export function isOpaqueRefusal(error: unknown): boolean {
 export function isPermanent(error: unknown): boolean {
   return error instanceof RemoteError &&
     (error.code === undefined || PERMANENT_CLOSE_CODES.has(error.code));
+}
+
+/**
+ * Closes a WebSocket with code 1000 and waits for it to be closed, at most
+ * a second (the server may never send its close frame). The socket's
+ * `onclose` handler is replaced.
+ *
+ * @param ws A socket that is not closed yet.
+ * @returns A promise that resolves once the socket closed or the second is over.
+ * @example
+ * ```ts
+ * import { closeSocket } from "./_remote_close.ts";
+ * const ws = new WebSocket("ws://127.0.0.1:1/"); // nobody listens on port 1
+ * await closeSocket(ws);
+ * if (ws.readyState !== WebSocket.CLOSED) throw new Error();
+ * ```
+ */
+export function closeSocket(ws: WebSocket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(bound);
+      ws.onclose = null;
+      resolve();
+    };
+    const bound = setTimeout(done, CLOSE_WAIT_MS);
+    ws.onclose = done;
+    ws.close(CloseCode.NORMAL);
+  });
 }

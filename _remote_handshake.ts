@@ -6,8 +6,8 @@
 import { decodeEvent, encodeEvent } from "./codec.ts";
 import { RemoteError } from "./errors.ts";
 import { type CanEvent, UnknownEventTypeError } from "./events.ts";
-import { CloseCode, JSON_PROTOCOL } from "./protocol.ts";
-import { CLOSE_WAIT_MS, closeError } from "./_remote_close.ts";
+import { JSON_PROTOCOL } from "./protocol.ts";
+import { closeError, closeSocket } from "./_remote_close.ts";
 
 /** What one attempt needs. */
 export interface HandshakeOptions {
@@ -106,14 +106,7 @@ export function handshake(options: HandshakeOptions, connection: Connection): Pr
       ws.onopen = ws.onmessage = null;
       if (ws.readyState === WebSocket.CLOSED) return reject(error);
       // Reject once the socket is gone (bounded), so nothing outlives the call.
-      const done = () => {
-        clearTimeout(bound);
-        ws.onclose = null;
-        reject(error);
-      };
-      const bound = setTimeout(done, CLOSE_WAIT_MS);
-      ws.onclose = done;
-      ws.close(CloseCode.NORMAL);
+      closeSocket(ws).then(() => reject(error));
     };
     ws.onopen = () => {
       // A 101 without Sec-WebSocket-Protocol means can.json.v1, as in python-can-remote's server.

@@ -30,12 +30,12 @@ import { encodeEvent } from "./codec.ts";
 import { BusClosedError, type RemoteError } from "./errors.ts";
 import { type CanEvent, UnknownEventTypeError } from "./events.ts";
 import { type CanFrame, validateFrame } from "./frame.ts";
-import { CloseCode, JSON_PROTOCOL } from "./protocol.ts";
+import { JSON_PROTOCOL } from "./protocol.ts";
 import { FrameQueue } from "./_frame_queue.ts";
 import { RemoteInbox } from "./_remote_inbox.ts";
 import { RemotePeriodicTasks } from "./_remote_periodic.ts";
 import { type RemoteSettings, remoteSettings, setConfigFilters } from "./_remote_config.ts";
-import { CLOSE_WAIT_MS, isPermanent } from "./_remote_close.ts";
+import { closeSocket, isPermanent } from "./_remote_close.ts";
 import { dial, redial } from "./_remote_dial.ts";
 import { Backpressure } from "./_remote_backpressure.ts";
 import type { RemoteBusEventMap, RemoteBusState, StateChangeDetail } from "./_remote_events.ts";
@@ -401,14 +401,7 @@ export class RemoteBus extends EventTarget implements Bus {
     await this.#reconnecting;
     if (ws && ws.readyState !== WebSocket.CLOSED) {
       ws.onmessage = null;
-      await new Promise<void>((resolve) => {
-        const bound = setTimeout(resolve, CLOSE_WAIT_MS);
-        ws.onclose = () => {
-          clearTimeout(bound);
-          resolve();
-        };
-        ws.close(CloseCode.NORMAL);
-      });
+      await closeSocket(ws);
     }
     // Waiting receives are rejected last, in the same turn as close() resolves,
     // so `const p = bus.receive(); await bus.close(); await p` sees a handled rejection.
