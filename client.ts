@@ -28,7 +28,7 @@ import {
 } from "./bus.ts";
 import { encodeEvent } from "./codec.ts";
 import { BusClosedError, type RemoteError } from "./errors.ts";
-import { type CanEvent, UnknownEventTypeError } from "./events.ts";
+import type { CanEvent } from "./events.ts";
 import { type CanFrame, validateFrame } from "./frame.ts";
 import { JSON_PROTOCOL } from "./protocol.ts";
 import { FrameQueue } from "./_frame_queue.ts";
@@ -240,12 +240,12 @@ export class RemoteBus extends EventTarget implements Bus {
   }
 
   /**
-   * Replaces the filters applied to received frames. The protocol has no
-   * event for changing the server's filters (a `set_filters` event is sent
-   * only if the codec defines one), so the server keeps filtering with those
-   * of the `bus_request` until the next (re)connection, which sends the
-   * current ones: frames that the first filters block do not arrive even
-   * when the new filters would pass them.
+   * Replaces the filters applied to received frames. They apply locally at
+   * once and go to the server in a `set_filters` event: frames that only the
+   * new filters pass arrive once a canremote server has processed it.
+   * python-can-remote's server ignores the event and keeps filtering with
+   * those of the `bus_request` until the next (re)connection, which sends the
+   * current ones.
    *
    * @param filters `{canId, canMask, extended?}` filters; `null`, `undefined` or `[]` passes everything.
    * @throws {TypeError} / {RangeError} For malformed filters.
@@ -254,8 +254,7 @@ export class RemoteBus extends EventTarget implements Bus {
     const checked = checkFilters(filters);
     this.#inbox.filters = checked;
     setConfigFilters(this.#settings.config, checked);
-    const update = setFiltersText(checked, this.#protocol);
-    if (update !== undefined && this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(update);
+    this.#sendEvent({ type: "set_filters", filters: checked });
   }
 
   /**
@@ -436,17 +435,5 @@ export class RemoteBus extends EventTarget implements Bus {
         `The connection to ${this.url} ended: ${(cause as Error)?.message ?? cause}`,
         { cause },
       );
-  }
-}
-
-// A `set_filters` event, if the codec knows one (python-can-remote has none
-// and ignores unknown types; the codec decides the wire form).
-function setFiltersText(filters: CanFilter[] | null, protocol: string): string | undefined {
-  try {
-    const event = { type: "set_filters", filters } as unknown as CanEvent;
-    return encodeEvent(event, protocol) as string;
-  } catch (error) {
-    if (error instanceof UnknownEventTypeError) return undefined;
-    throw error;
   }
 }
