@@ -79,8 +79,12 @@ export class RemoteBus extends EventTarget implements Bus {
   /** The URL given to `connect()`. */
   readonly url: string;
   #settings: RemoteSettings;
+  // Aborted when the bus closes: ends back-off sleeps, drain polls and a reconnection in progress.
+  #lifetime = new AbortController();
   #queue: FrameQueue;
   #inbox: RemoteInbox;
+  #backpressure: Backpressure;
+  #tasks = new RemotePeriodicTasks((event) => this.#sendEvent(event));
 
   #state: RemoteBusState = "connecting";
   #stateWaiters: (() => void)[] = [];
@@ -88,18 +92,13 @@ export class RemoteBus extends EventTarget implements Bus {
   #protocol = JSON_PROTOCOL;
   #channelInfo = "";
   #closeCause: unknown;
-  #tasks = new RemotePeriodicTasks((event) => this.#sendEvent(event));
-  #backpressure: Backpressure;
   #reconnecting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
-  // Aborted when the bus closes: ends back-off sleeps, drain polls and a reconnection in progress.
-  #lifetime = new AbortController();
 
   private constructor(url: string, options: RemoteBusOptions) {
     super();
     this.url = url;
-    const settings = remoteSettings(options);
-    this.#settings = settings;
+    const settings = this.#settings = remoteSettings(options);
     this.#queue = new FrameQueue(settings.queueLimit);
     this.#inbox = new RemoteInbox(this, this.#queue, settings.filters);
     this.#backpressure = new Backpressure(settings.maxBuffered, this.#lifetime.signal);
@@ -404,10 +403,7 @@ export class RemoteBus extends EventTarget implements Bus {
     }
     // Waiting receives are rejected last, in the same turn as close() resolves,
     // so `const p = bus.receive(); await bus.close(); await p` sees a handled rejection.
-    this.#queue.close(
-      new BusClosedError(`The bus ${this.#channelInfo || this.url} is closed`),
-      true,
-    );
+    this.#queue.close(this.#closedError(), true);
   }
 
   #sendEvent(event: CanEvent): void {
