@@ -69,7 +69,7 @@ export interface ServeOptions extends Partial<Limits> {
    * Most connections waiting to be admitted at once (no valid token in the
    * upgrade request yet, or no `bus_request` yet on a server without tokens);
    * more get HTTP 503. They do not count towards `maxClients`.
-   * @default {32}
+   * @default {128}
    */
   maxPending?: number;
   /**

@@ -32,7 +32,7 @@ export interface BridgeOptions extends Partial<Limits> {
    * Most connections waiting to be admitted at once: upgraded without a valid
    * token in the upgrade request (on a server with tokens) or without a
    * `bus_request` yet (on a server without). More get HTTP 503.
-   * @default {32}
+   * @default {128}
    */
   maxPending?: number;
   /**
@@ -104,7 +104,7 @@ export class CanBridge {
     } = options;
     this.backend = backend;
     this.maxClients = maxClients ?? 256;
-    this.maxPending = maxPending ?? 32;
+    this.maxPending = maxPending ?? 128;
     this.authFailures = new AuthFailures({
       maxFailures: maxAuthFailures,
       window: authFailureWindow,

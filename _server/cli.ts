@@ -45,7 +45,7 @@ Limits (per client unless said):
       --max-clients N             clients at once, server-wide  (default: 256)
       --max-pending N             connections not yet admitted (no valid token
                                   or no bus_request yet), server-wide;
-                                  more get HTTP 503             (default: 32)
+                                  more get HTTP 503             (default: 128)
       --max-auth-failures N       wrong tokens from one address in a
                                   minute, then HTTP 429 until that
                                   minute is over; 0: no limit   (default: 10)
