@@ -2,6 +2,7 @@
 // backends (virtual, SocketCAN) and by the server's per-client tasks.
 import type { PeriodicOptions, PeriodicTask } from "./bus.ts";
 import { type CanFrame, validateFrame } from "./frame.ts";
+import { after } from "./_sleep.ts";
 
 /** Shortest period accepted, in seconds (1 ms). */
 export const MIN_PERIOD = 0.001;
@@ -49,7 +50,7 @@ export class LocalPeriodicTask implements PeriodicTask {
   readonly period: number;
   #send: (frame: CanFrame) => void;
   #onStop: (task: LocalPeriodicTask) => void;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #cancel: (() => void) | undefined;
   #start = performance.now();
   #count = 0;
   #end: number;
@@ -88,7 +89,7 @@ export class LocalPeriodicTask implements PeriodicTask {
   stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
-    clearTimeout(this.#timer);
+    this.#cancel?.();
     this.#onStop(this);
   }
 
@@ -110,9 +111,9 @@ export class LocalPeriodicTask implements PeriodicTask {
       next = this.#start + this.#count * this.period * 1000;
     }
     if (next > this.#end) {
-      this.#timer = setTimeout(() => this.stop(), Math.max(0, this.#end - now));
+      this.#cancel = after(Math.max(0, this.#end - now), () => this.stop());
       return;
     }
-    this.#timer = setTimeout(this.#tick, Math.max(0, next - now));
+    this.#cancel = after(Math.max(0, next - now), this.#tick);
   };
 }

@@ -8,6 +8,7 @@ import { RemoteError } from "./errors.ts";
 import { type CanEvent, UnknownEventTypeError } from "./events.ts";
 import { JSON_PROTOCOL } from "./protocol.ts";
 import { closeError, closeSocket } from "./_remote_close.ts";
+import { after } from "./_sleep.ts";
 
 /** What one attempt needs. */
 export interface HandshakeOptions {
@@ -86,17 +87,17 @@ export function handshake(options: HandshakeOptions, connection: Connection): Pr
     let ready = false;
     let failed = false;
     let protocol = JSON_PROTOCOL;
-    const timer = setTimeout(
+    const cancelTimer = after(
+      timeout,
       () =>
         fail(
           new DOMException(`No bus_response from ${url} within ${timeout} ms`, "TimeoutError"),
         ),
-      timeout,
     );
     const onAbort = () => fail(signal!.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
     const settle = () => {
-      clearTimeout(timer);
+      cancelTimer();
       signal?.removeEventListener("abort", onAbort);
     };
     const fail = (error: unknown) => {

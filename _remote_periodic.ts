@@ -6,6 +6,7 @@ import type { PeriodicTask } from "./bus.ts";
 import type { CanEvent } from "./events.ts";
 import { type CanFrame, validateFrame } from "./frame.ts";
 import { checkModifiedFrame, checkPeriod } from "./_periodic.ts";
+import { after } from "./_sleep.ts";
 
 /** What a task asks of the bus that owns it. */
 export interface PeriodicHost {
@@ -22,7 +23,7 @@ export class RemotePeriodicTask implements PeriodicTask {
   #host: PeriodicHost;
   #duration: number | null;
   #end: number; // performance.now() time at which the server ends the task
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #cancelEnd: (() => void) | undefined;
   #stopped = false;
 
   /**
@@ -66,9 +67,9 @@ export class RemotePeriodicTask implements PeriodicTask {
       // The server ends the task by itself: only the local state changes, and
       // no periodic_stop goes out (python-can-remote closes the connection
       // with 1011 on a periodic_stop for an id it no longer runs).
-      this.#timer = setTimeout(() => {
+      this.#cancelEnd = after(Math.max(0, this.#end - performance.now()), () => {
         if (this.#halt()) this.#host.stopped(this, false);
-      }, Math.max(0, this.#end - performance.now()));
+      });
     }
   }
 
@@ -91,7 +92,7 @@ export class RemotePeriodicTask implements PeriodicTask {
   #halt(): boolean {
     if (this.#stopped) return false;
     this.#stopped = true;
-    clearTimeout(this.#timer);
+    this.#cancelEnd?.();
     return true;
   }
 }

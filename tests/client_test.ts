@@ -6,6 +6,7 @@ import { encodeEvent } from "../codec.ts";
 import { BusClosedError, RemoteError } from "../errors.ts";
 import { type CanFrame, createFrame } from "../frame.ts";
 import { BINARY_PROTOCOL, JSON_PROTOCOL } from "../protocol.ts";
+import { serve } from "../server.ts";
 
 const conformance = (name: string) =>
   Deno.readTextFile(new URL(`../../shared/conformance/${name}`, import.meta.url)).then(JSON.parse);
@@ -645,4 +646,55 @@ Deno.test("reconnect: close() during the back-off ends it", async () => {
   await bus.close();
   await assertRejects(() => sending, BusClosedError);
   assertEquals(bus.state, "closed");
+});
+
+// setTimeout() runs a delay beyond 2^31 - 1 ms (about 24.8 days) at once;
+// the client's timers must wait instead.
+const LONG_MS = 2 ** 31;
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+Deno.test("connect: a timeout beyond setTimeout's range still waits for the bus_response", async () => {
+  await using server = new FakeServer();
+  const result = RemoteBus.connect(server.url, { timeout: LONG_MS }).catch((error) => error);
+  const early = await Promise.race([result, pause(100)]);
+  assert(early === undefined, `connect() settled without a bus_response: ${early}`);
+  const peer = await server.accept();
+  await peer.nextText();
+  peer.send(BUS_RESPONSE);
+  const bus = await result;
+  assert(bus instanceof RemoteBus, String(bus));
+  await bus.close();
+});
+
+Deno.test("reconnect: a back-off beyond setTimeout's range does not retry at once", async () => {
+  await using server = new FakeServer();
+  const { bus, peer } = await open(server, { reconnect: { initialDelay: LONG_MS } });
+  await using _ = bus;
+  peer.socket.close(1001);
+  while (bus.state !== "reconnecting") await pause(5);
+  const retried = await Promise.race([server.accept().then(() => true), pause(150)]);
+  assert(!retried, "reconnected without waiting");
+});
+
+Deno.test("periodic: a duration beyond setTimeout's range does not end the task at once", async () => {
+  await using server = new FakeServer();
+  const { bus, peer } = await open(server);
+  await using _ = bus;
+  const task = bus.sendPeriodic(std(0x123), 1, { duration: LONG_MS / 1000 });
+  assertEquals(JSON.parse(await peer.nextText()).type, "periodic_start");
+  await pause(50);
+  assert(!task.stopped, "stopped after 50 ms");
+  task.stop();
+  assertEquals(JSON.parse(await peer.nextText()).type, "periodic_stop");
+});
+
+Deno.test("periodic: a period beyond setTimeout's range sends once, not every millisecond", async () => {
+  await using server = await serve({ port: 0 });
+  await using sender = await RemoteBus.connect(server.url);
+  await using listener = await RemoteBus.connect(server.url);
+  const task = sender.sendPeriodic(std(0x123, [1]), LONG_MS / 1000);
+  assertEquals((await listener.receive(within())).arbitrationId, 0x123);
+  await pause(150);
+  assertEquals(listener.poll(), undefined, "a second frame within 150 ms");
+  task.stop();
 });
