@@ -1,6 +1,6 @@
 // Private: the options of RemoteBus.connect(), checked and turned into what
 // the bus keeps: the bus_request config under python-can's names, the
-// filters, the token and how it travels, timeouts and limits.
+// filters, the token and how it travels, the HTTP client, timeouts and limits.
 import type { ReconnectOptions, RemoteBusOptions, TokenTransport } from "./_remote_options.ts";
 import { type CanFilter, checkFilters } from "./bus.ts";
 import { filtersFromJson, WIRE_NAMES } from "./codec_json.ts";

@@ -1,7 +1,8 @@
-// A periodic task that runs on the server: the client only keeps its state
-// (frame, period, end time) so that `stop()`, `modify()` and a reconnect can
-// tell the server what to do. Tasks are keyed by arbitration id, as the
-// protocol keys them (python-can-remote's periodic_stop carries the bare id).
+// Private: the periodic tasks of a RemoteBus, which run on the server: the
+// client only keeps their state (frame, period, end time) so that `stop()`,
+// `modify()`, a reconnection and `close()` can tell the server what to do.
+// Tasks are keyed by arbitration id, as the protocol keys them
+// (python-can-remote's periodic_stop carries the bare id).
 import type { PeriodicTask } from "./bus.ts";
 import type { CanEvent } from "./events.ts";
 import { type CanFrame, validateFrame } from "./frame.ts";
