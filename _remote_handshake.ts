@@ -28,8 +28,17 @@ export interface HandshakeOptions {
 
 /** Where the socket's events go once the `bus_response` arrived. */
 export interface Connection {
-  /** The `bus_response` arrived: the socket is the bus's from now on. */
-  opened(ws: WebSocket, protocol: string, channelInfo: string): void;
+  /**
+   * The `bus_response` arrived: the socket is the bus's from now on.
+   * `requested` is a shallow copy of the config the `bus_request` carried,
+   * which the live config may have moved on from meanwhile.
+   */
+  opened(
+    ws: WebSocket,
+    protocol: string,
+    channelInfo: string,
+    requested: Record<string, unknown>,
+  ): void;
   /** An event from the server. */
   event(event: CanEvent): void;
   /** Something the server sent that does not decode. */
@@ -87,6 +96,7 @@ export function handshake(options: HandshakeOptions, connection: Connection): Pr
     let ready = false;
     let failed = false;
     let protocol = JSON_PROTOCOL;
+    let requested: Record<string, unknown> = {};
     const cancelTimer = after(
       timeout,
       () =>
@@ -121,7 +131,8 @@ export function handshake(options: HandshakeOptions, connection: Connection): Pr
           ),
         );
       }
-      ws.send(encodeEvent({ type: "bus_request", config }, protocol));
+      requested = { ...config };
+      ws.send(encodeEvent({ type: "bus_request", config: requested }, protocol));
     };
     ws.onmessage = (message) => {
       let event: CanEvent;
@@ -138,7 +149,7 @@ export function handshake(options: HandshakeOptions, connection: Connection): Pr
       if (event.type === "bus_response") {
         ready = true;
         settle();
-        connection.opened(ws, protocol, event.channelInfo);
+        connection.opened(ws, protocol, event.channelInfo, requested);
         resolve();
       } else if (event.type === "error") {
         fail(new RemoteError(event.message));

@@ -88,6 +88,8 @@ export class RemoteBus extends EventTarget implements Bus {
 
   #state: RemoteBusState = "connecting";
   #stateWaiters: (() => void)[] = [];
+  // The last send still waiting for the connection or for the socket to drain.
+  #waitingSend: Promise<void> | undefined;
   #ws: WebSocket | undefined;
   #protocol = JSON_PROTOCOL;
   #channelInfo = "";
@@ -185,14 +187,33 @@ export class RemoteBus extends EventTarget implements Bus {
   async send(frame: CanFrame): Promise<void> {
     if (this.closed) throw this.#closedError();
     const checked = validateFrame(frame);
-    while (this.#backpressure.waiting || this.#ws?.readyState !== WebSocket.OPEN) {
-      await (this.#backpressure.waiting ?? this.#nextState());
-      if (this.closed) throw this.#closedError();
+    if (this.#waitingSend || !this.#canSend()) {
+      // Sends that must wait line up behind each other, so one made while
+      // others wait (e.g. from a "statechange" listener) keeps call order.
+      const ahead = this.#waitingSend;
+      let done!: () => void;
+      const mine = new Promise<void>((resolve) => done = resolve);
+      this.#waitingSend = mine;
+      try {
+        await ahead;
+        while (!this.#canSend()) {
+          if (this.closed) throw this.#closedError();
+          await (this.#backpressure.waiting ?? this.#nextState());
+        }
+        this.#ws!.send(encodeEvent({ type: "message", frame: checked }, this.#protocol));
+      } finally {
+        if (this.#waitingSend === mine) this.#waitingSend = undefined;
+        done();
+      }
+    } else {
+      this.#ws!.send(encodeEvent({ type: "message", frame: checked }, this.#protocol));
     }
-    const ws = this.#ws!;
-    ws.send(encodeEvent({ type: "message", frame: checked }, this.#protocol));
-    const drained = this.#backpressure.sent(ws);
+    const drained = this.#backpressure.sent(this.#ws!);
     if (drained) await drained;
+  }
+
+  #canSend(): boolean {
+    return !this.#backpressure.waiting && this.#ws?.readyState === WebSocket.OPEN;
   }
 
   /**
@@ -347,17 +368,31 @@ export class RemoteBus extends EventTarget implements Bus {
   }
 
   #connection = {
-    opened: (ws: WebSocket, protocol: string, channelInfo: string) =>
-      this.#opened(ws, protocol, channelInfo),
+    opened: (
+      ws: WebSocket,
+      protocol: string,
+      channelInfo: string,
+      requested: Record<string, unknown>,
+    ) => this.#opened(ws, protocol, channelInfo, requested),
     event: (event: CanEvent) => this.#inbox.event(event),
     undecodable: (error: RemoteError) => this.#inbox.report(error),
     lost: (ws: WebSocket, error: RemoteError) => this.#lost(ws, error),
   };
 
-  #opened(ws: WebSocket, protocol: string, channelInfo: string): void {
+  #opened(
+    ws: WebSocket,
+    protocol: string,
+    channelInfo: string,
+    requested: Record<string, unknown>,
+  ): void {
     this.#ws = ws;
     this.#protocol = protocol;
     this.#channelInfo = `${channelInfo} on ${this.url}`;
+    // setFilters() between the bus_request and its bus_response could not
+    // reach the server yet (setConfigFilters always stores a new array).
+    if (requested.can_filters !== this.#settings.config.can_filters) {
+      this.#sendEvent({ type: "set_filters", filters: this.#inbox.filters });
+    }
     this.#tasks.restart();
     this.#setState("open");
   }

@@ -698,3 +698,61 @@ Deno.test("periodic: a period beyond setTimeout's range sends once, not every mi
   assertEquals(listener.poll(), undefined, "a second frame within 150 ms");
   task.stop();
 });
+
+Deno.test("setFilters between a reconnection's bus_request and bus_response reaches the server", async () => {
+  await using server = new FakeServer(() => JSON_PROTOCOL);
+  const { bus, peer } = await open(server, { reconnect: { initialDelay: 5 } });
+  await using _ = bus;
+  peer.socket.close(1001, "restarting");
+  const next = await server.accept();
+  const request = JSON.parse(await next.nextText());
+  assertEquals(request.payload.config.can_filters, undefined);
+  // the bus_request left with the old (no) filters; the server has not answered yet
+  bus.setFilters([{ canId: 0x123, canMask: 0x7ff, extended: false }]);
+  next.send(BUS_RESPONSE);
+  assertEquals(JSON.parse(await next.nextText()), {
+    type: "set_filters",
+    payload: [{ can_id: 0x123, can_mask: 0x7ff, extended: false }],
+  });
+  // unchanged filters on the next reconnection: no extra event, the config carries them
+  next.socket.close(1001, "restarting");
+  const third = await server.serve();
+  assertEquals(JSON.parse(third.request).payload.config.can_filters, [
+    { can_id: 0x123, can_mask: 0x7ff, extended: false },
+  ]);
+  await bus.send(createFrame({ arbitrationId: 1, isExtendedId: false }));
+  assertEquals(JSON.parse(await third.peer.nextText()).type, "message");
+});
+
+Deno.test("send keeps call order across a reconnection, also for a send from a statechange listener", async () => {
+  await using server = new FakeServer(() => JSON_PROTOCOL);
+  const { bus, peer } = await open(server, { reconnect: { initialDelay: 5 } });
+  await using _ = bus;
+  const frame = (id: number) => createFrame({ arbitrationId: id, isExtendedId: false });
+  peer.socket.close(1001, "restarting");
+  while (bus.state === "open") await new Promise((r) => setTimeout(r, 5));
+  const waiting = [bus.send(frame(1)), bus.send(frame(2))];
+  bus.addEventListener("statechange", (event) => {
+    if (event.detail.state === "open") waiting.push(bus.send(frame(3)));
+  }, { once: true });
+  const next = await server.serve();
+  await Promise.all(waiting);
+  assertEquals(waiting.length, 3);
+  const ids = [];
+  for (let i = 0; i < 3; i++) {
+    ids.push(JSON.parse(await next.peer.nextText()).payload.arbitration_id);
+  }
+  assertEquals(ids, [1, 2, 3]);
+});
+
+Deno.test("sends waiting for a connection reject when the bus closes, and later sends too", async () => {
+  await using server = new FakeServer(() => JSON_PROTOCOL);
+  const { bus, peer } = await open(server, { reconnect: { initialDelay: 5000 } });
+  peer.socket.close(1001, "restarting");
+  while (bus.state === "open") await new Promise((r) => setTimeout(r, 5));
+  const frame = createFrame({ arbitrationId: 1, isExtendedId: false });
+  const waiting = [bus.send(frame), bus.send(frame)];
+  await bus.close();
+  for (const send of waiting) await assertRejects(() => send, BusClosedError);
+  await assertRejects(() => bus.send(frame), BusClosedError);
+});
