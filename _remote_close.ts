@@ -11,6 +11,7 @@ const CLOSE_WAIT_MS = 1000;
 const REFUSAL_CODES: Readonly<Record<number, [number, string]>> = Object.freeze({
   401: [CloseCode.UNAUTHORIZED, "a missing or wrong access token"],
   403: [CloseCode.FORBIDDEN, "the origin, host or token is not allowed here"],
+  429: [CloseCode.TRY_AGAIN_LATER, "too many failed access attempts from here; wait a minute"],
   503: [CloseCode.TRY_AGAIN_LATER, "the server is busy or shutting down"],
 });
 
@@ -28,7 +29,7 @@ const OPAQUE_REFUSALS = new WeakSet<RemoteError>();
 /**
  * The error for a connection that closed, with a standard close code: an
  * HTTP refusal of the upgrade becomes the close code a server would use
- * (401 → 4401, 403 → 4403, 503 → 1013), a connection lost without a close
+ * (401 → 4401, 403 → 4403, 429 and 503 → 1013), a connection lost without a close
  * frame 1006.
  *
  * @param event The WebSocket's close event.

@@ -184,9 +184,10 @@ Deno.test("guessing tokens: HTTP 429 after maxAuthFailures from one address, whi
       const error = await assertRejects(
         () => RemoteBus.connect(server.url, { token: RW }),
         RemoteError,
-        "HTTP 429",
+        "HTTP 429 (too many failed access attempts from here; wait a minute)",
       );
       assert(error instanceof RemoteError);
+      assertEquals(error.code, CloseCode.TRY_AGAIN_LATER, "another attempt later may work");
     },
   );
   await t.step("the page's assets stay reachable", async () => {
