@@ -108,12 +108,13 @@ export class FrameQueue {
    * handed out first unless `discard` is set (a local close discards them).
    */
   close(error: Error = new BusClosedError(), discard = false): void {
-    if (this.#closedError) return;
-    this.#closedError = error;
+    // Discarding also applies to a queue closed before, with frames left to hand out.
     if (discard) {
       this.#items = [];
       this.#head = 0;
     }
+    if (this.#closedError) return;
+    this.#closedError = error;
     for (const waiter of this.#waiters.splice(0)) {
       waiter.cleanup();
       waiter.reject(error);

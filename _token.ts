@@ -22,7 +22,9 @@ import { TOKEN_PROTOCOL_PREFIX } from "./protocol.ts";
  */
 export function tokenProtocol(token: string): string {
   const bytes = new TextEncoder().encode(token);
-  const base64 = btoa(String.fromCharCode(...bytes));
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  const base64 = btoa(binary);
   return TOKEN_PROTOCOL_PREFIX +
     base64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }

@@ -1,7 +1,12 @@
 // RemoteBus against a scripted fake server (Deno.serve on port 0) that plays
 // python-can-remote's recorded behaviour from ../shared/conformance.
 import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts";
-import { RemoteBus, type RemoteBusOptions, type StateChangeDetail } from "../client.ts";
+import {
+  RemoteBus,
+  type RemoteBusOptions,
+  type StateChangeDetail,
+  tokenProtocol,
+} from "../client.ts";
 import { encodeEvent } from "../codec.ts";
 import { BusClosedError, RemoteError } from "../errors.ts";
 import { type CanFrame, createFrame } from "../frame.ts";
@@ -755,4 +760,25 @@ Deno.test("sends waiting for a connection reject when the bus closes, and later 
   await bus.close();
   for (const send of waiting) await assertRejects(() => send, BusClosedError);
   await assertRejects(() => bus.send(frame), BusClosedError);
+});
+
+Deno.test("frames left when the server ends the bus are handed out until close() discards them", async () => {
+  await using server = new FakeServer(() => JSON_PROTOCOL);
+  const { bus, peer } = await open(server);
+  const frame = (id: number) =>
+    encodeEvent({ type: "message", frame: createFrame({ arbitrationId: id }) }, JSON_PROTOCOL);
+  peer.send(frame(1));
+  peer.send(frame(2));
+  peer.send(frame(3));
+  peer.socket.close(1001, "going away");
+  while (bus.state !== "closed") await new Promise((r) => setTimeout(r, 5));
+  assertEquals(bus.poll()?.arbitrationId, 1);
+  await bus.close();
+  assertThrows(() => bus.poll(), BusClosedError, "going away");
+});
+
+Deno.test("tokenProtocol encodes a long token (no argument-count limit)", () => {
+  const token = "x".repeat(200_000);
+  const entry = tokenProtocol(token);
+  assertEquals(entry.length, "canremote.token.".length + Math.ceil(200_000 * 4 / 3));
 });
