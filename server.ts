@@ -114,6 +114,15 @@ export interface ServeOptions extends Partial<Limits> {
    * @default {[]}
    */
   allowOrigins?: string[];
+  /**
+   * IP addresses of reverse proxies in front of the server, e.g.
+   * `["127.0.0.1"]` for nginx on the same machine. A request from one of
+   * them counts as coming from the client its `X-Forwarded-For` names, for
+   * the failed-attempt limit and the logs; from anyone else the header is
+   * ignored, since a client could write any address into it.
+   * @default {[]}
+   */
+  trustedProxies?: string[];
 }
 
 /** A running server. */

@@ -16,6 +16,7 @@ import { DEFAULT_LIMITS, type Limits } from "./limits.ts";
 import { Session, type SessionContext } from "./session.ts";
 import { allowsChannel, type Grant, type TokenTable } from "./auth.ts";
 import { addressKey, AuthFailures } from "./auth_failures.ts";
+import { clientAddress, isIp, normalizeIp } from "./client_address.ts";
 
 /** Options of {@linkcode CanBridge}. */
 export interface BridgeOptions extends Partial<Limits> {
@@ -67,6 +68,14 @@ export interface BridgeOptions extends Partial<Limits> {
    * @default {undefined} (no `Host` check)
    */
   hostname?: string;
+  /**
+   * IP addresses of reverse proxies in front of the server. A request from
+   * one of them is taken to come from the client its `X-Forwarded-For` names
+   * (the right-most entry that is not a trusted proxy), for the failed-attempt
+   * limit and the logs. The header is ignored from anyone else.
+   * @default {[]}
+   */
+  trustedProxies?: readonly string[];
 }
 
 /** Routes HTTP requests: WebSocket upgrades to sessions, GETs to the web page. */
@@ -85,6 +94,7 @@ export class CanBridge {
   #admitted: Set<Session> = new Set();
   #tokens: TokenTable | null;
   #loopbackOnly: boolean;
+  #trustedProxies: ReadonlySet<string>;
   #nextId = 1;
   #closing = false;
   #log: Logger = getLogger(["canremote", "server"]);
@@ -100,6 +110,7 @@ export class CanBridge {
       tokens,
       allowOrigins,
       hostname,
+      trustedProxies,
       ...limits
     } = options;
     this.backend = backend;
@@ -113,6 +124,7 @@ export class CanBridge {
     this.#tokens = tokens ?? null;
     this.allowOrigins = Object.freeze([...(allowOrigins ?? [])]);
     this.#loopbackOnly = hostname !== undefined && isLoopback(hostname);
+    this.#trustedProxies = new Set((trustedProxies ?? []).map(checkProxy));
     this.#context = {
       backend,
       limits: this.limits,
@@ -165,8 +177,9 @@ export class CanBridge {
       return text(405, `Method ${request.method} not allowed`);
     }
     // Read now: Deno's getter throws once the request has been upgraded.
-    const address = remoteAddress(info);
-    const key = addressKey(remoteHost(info));
+    const client = clientAddress(netAddr(info), request.headers, this.#trustedProxies);
+    const address = client.label;
+    const key = addressKey(client.host);
     const refuse = (status: number, body: string, headers: Record<string, string> = {}) => {
       this.#log.info("Refused a WebSocket request from {address} with {status}: {reason}", {
         address,
@@ -422,17 +435,15 @@ function netAddr(info: Deno.ServeHandlerInfo | undefined): Deno.NetAddr | undefi
   }
 }
 
-function remoteAddress(info: Deno.ServeHandlerInfo | undefined): string {
-  const addr = netAddr(info);
-  if (!addr) return "an unknown address";
-  return addr.hostname.includes(":")
-    ? `[${addr.hostname}]:${addr.port}`
-    : `${addr.hostname}:${addr.port}`;
-}
-
-// Requests without an address (a handler called directly) share one key.
-function remoteHost(info: Deno.ServeHandlerInfo | undefined): string {
-  return netAddr(info)?.hostname ?? "unknown";
+function checkProxy(address: string): string {
+  if (typeof address !== "string") {
+    throw new TypeError(`A trusted proxy must be an IP address string, got ${typeof address}`);
+  }
+  const ip = normalizeIp(address);
+  if (!isIp(ip)) {
+    throw new RangeError(`A trusted proxy must be an IP address, got ${JSON.stringify(address)}`);
+  }
+  return ip;
 }
 
 function decodeSafe(s: string): string {

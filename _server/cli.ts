@@ -40,6 +40,10 @@ Access:
       --allow-origin ORIGIN
                         a web origin whose pages may connect besides the
                         server's own, e.g. https://dash.lab:8443; repeatable
+      --trusted-proxy ADDR
+                        the IP address of a reverse proxy in front of the
+                        server: its X-Forwarded-For names the client (for
+                        --max-auth-failures and the logs); repeatable
 
 Limits (per client unless said):
       --max-clients N             clients at once, server-wide  (default: 256)
@@ -111,6 +115,7 @@ const OPTIONS = {
   "tokens-file": { type: "string", short: "T" },
   insecure: { type: "boolean" },
   "allow-origin": { type: "string", multiple: true },
+  "trusted-proxy": { type: "string", multiple: true },
   "max-clients": { type: "string" },
   "max-pending": { type: "string" },
   "max-auth-failures": { type: "string" },
@@ -177,6 +182,7 @@ function securityOptions(parsed: Parsed) {
     tokensFile: parsed["tokens-file"],
     insecure: parsed.insecure ?? false,
     allowOrigins: parsed["allow-origin"],
+    trustedProxies: parsed["trusted-proxy"],
     maxClients: atLeastOne("max-clients", parsed["max-clients"]),
     maxPending: atLeastOne("max-pending", parsed["max-pending"]),
     maxAuthFailures: authFailures === 0 ? Infinity : authFailures,
