@@ -51,8 +51,18 @@ export class RemoteInbox {
     return this.#serverDropped + this.#queue.dropped;
   }
 
+  /**
+   * Set while the bus closes: frames are no longer received, but `error`
+   * events about what was sent before are still dispatched (not queued).
+   */
+  closing = false;
+
   /** Takes one event from the server once the connection is open. */
   event(event: CanEvent): void {
+    if (this.closing) {
+      if (event.type === "error") this.#dispatchError(new RemoteError(event.message));
+      return;
+    }
     switch (event.type) {
       case "message":
         if (matchesFilters(event.frame, this.filters)) this.#queue.push(event.frame);
@@ -79,6 +89,10 @@ export class RemoteInbox {
   /** Queues an error for the next receive and dispatches it as an "error" event. */
   report(error: RemoteError): void {
     this.#queue.push(error);
+    this.#dispatchError(error);
+  }
+
+  #dispatchError(error: RemoteError): void {
     this.#target.dispatchEvent(new ErrorEvent("error", { error, message: error.message }));
   }
 }

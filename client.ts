@@ -281,7 +281,10 @@ export class RemoteBus extends EventTarget implements Bus {
    * Stops the periodic tasks (sending their `periodic_stop`), closes the
    * WebSocket with code 1000 and waits up to a second for the server's close
    * frame. Pending and later receives reject with {@linkcode BusClosedError};
-   * frames not yet received are discarded. Calling it again does nothing more.
+   * frames not yet received are discarded. `error` events the server sends
+   * before its close frame (refusals of frames sent before `close()`) are
+   * still dispatched as `"error"` events, so a caller that listens knows
+   * whether everything it sent was accepted. Calling it again does nothing more.
    */
   close(): Promise<void> {
     return this.#closing ??= this.#shutdown();
@@ -433,7 +436,9 @@ export class RemoteBus extends EventTarget implements Bus {
     if (!wasClosed) this.#setState("closed");
     await this.#reconnecting;
     if (ws && ws.readyState !== WebSocket.CLOSED) {
-      ws.onmessage = null;
+      // The server reads our close after everything sent before it, so its
+      // refusals of those frames still arrive: dispatched, nothing queued.
+      this.#inbox.closing = true;
       await closeSocket(ws);
     }
     // Waiting receives are rejected last, in the same turn as close() resolves,

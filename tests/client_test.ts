@@ -782,3 +782,19 @@ Deno.test("tokenProtocol encodes a long token (no argument-count limit)", () => 
   const entry = tokenProtocol(token);
   assertEquals(entry.length, "canremote.token.".length + Math.ceil(200_000 * 4 / 3));
 });
+
+Deno.test("close(): the server's refusals of frames sent just before still arrive as error events", async () => {
+  await using server = await serve({
+    port: 0,
+    tokens: [{ token: "ro-close-0123456789abcdef", role: "ro" }],
+  });
+  const bus = await RemoteBus.connect(server.url, { token: "ro-close-0123456789abcdef" });
+  const errors: string[] = [];
+  bus.addEventListener("error", (event) => errors.push(event.message));
+  const pending = bus.receive();
+  await bus.send(createFrame({ arbitrationId: 0x123, isExtendedId: false }));
+  await bus.close();
+  assertEquals(errors, ["read-only client: cannot send frames"]);
+  await assertRejects(() => pending, BusClosedError);
+  await assertRejects(() => bus.receive(), BusClosedError);
+});
