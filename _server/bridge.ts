@@ -17,6 +17,7 @@ import { Session, type SessionContext } from "./session.ts";
 import { allowsChannel, type Grant, type TokenTable } from "./auth.ts";
 import { addressKey, AuthFailures } from "./auth_failures.ts";
 import { clientAddress, isIp, normalizeIp } from "./client_address.ts";
+import { logText } from "./log_text.ts";
 
 /** Options of {@linkcode CanBridge}. */
 export interface BridgeOptions extends Partial<Limits> {
@@ -95,6 +96,9 @@ export class CanBridge {
   #tokens: TokenTable | null;
   #loopbackOnly: boolean;
   #trustedProxies: ReadonlySet<string>;
+  // The page sends frames with one click: another site must not frame it
+  // (clickjacking). Pages of allowed origins may, as they may connect.
+  #framing: Record<string, string>;
   #nextId = 1;
   #closing = false;
   #log: Logger = getLogger(["canremote", "server"]);
@@ -125,6 +129,7 @@ export class CanBridge {
     this.allowOrigins = Object.freeze([...(allowOrigins ?? [])]);
     this.#loopbackOnly = hostname !== undefined && isLoopback(hostname);
     this.#trustedProxies = new Set((trustedProxies ?? []).map(checkProxy));
+    this.#framing = framingHeaders(this.allowOrigins);
     this.#context = {
       backend,
       limits: this.limits,
@@ -184,7 +189,7 @@ export class CanBridge {
       this.#log.info("Refused a WebSocket request from {address} with {status}: {reason}", {
         address,
         status,
-        reason: body,
+        reason: logText(body), // it may quote the request's Origin or headers
       });
       return text(status, body, headers);
     };
@@ -205,7 +210,7 @@ export class CanBridge {
       this.#log.info("Failed access attempt {count} from {address}: {why}", {
         count,
         address,
-        why,
+        why: logText(why),
       });
       if (count === this.authFailures.maxFailures) {
         this.#log.warn(
@@ -296,7 +301,7 @@ export class CanBridge {
       this.#log.info("Refused a WebSocket request from {address} with {status}: {reason}", {
         address,
         status: code,
-        reason,
+        reason: logText(reason),
       });
       socket.onerror = () => {};
       socket.onopen = () => socket.close(code, reason);
@@ -365,7 +370,7 @@ export class CanBridge {
     const asset = ASSETS.get(url.pathname);
     if (!asset) return text(404, `Not found: ${url.pathname}`);
     return new Response(request.method === "HEAD" ? null : asset.body, {
-      headers: { "content-type": asset.type, "cache-control": "no-cache" },
+      headers: { "content-type": asset.type, "cache-control": "no-cache", ...this.#framing },
     });
   }
 
@@ -433,6 +438,15 @@ function netAddr(info: Deno.ServeHandlerInfo | undefined): Deno.NetAddr | undefi
   } catch {
     return undefined; // a request that is already gone
   }
+}
+
+function framingHeaders(allowOrigins: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = { "x-content-type-options": "nosniff" };
+  if (allowOrigins.includes("*")) return headers;
+  headers["content-security-policy"] = ["frame-ancestors 'self'", ...allowOrigins].join(" ");
+  // For browsers without CSP level 2; it cannot name other origins.
+  if (allowOrigins.length === 0) headers["x-frame-options"] = "SAMEORIGIN";
+  return headers;
 }
 
 function checkProxy(address: string): string {

@@ -82,12 +82,15 @@ Security model:
                              they cannot fill --max-clients
   the channel list           /api/channels needs a token when tokens are set
   browsers on other sites    Origin must be the server's or --allow-origin: 403
+  framing the page           only the server's own pages and --allow-origin
+                             ones may show it in a frame (clickjacking)
   DNS rebinding              on loopback, Host must be a loopback name: 403
   the interface and bitrate  set by the server; a client naming another
                              interface or channel is closed with 4400
   eavesdropping              --cert/--key for wss:// and https://
   the bus and other clients  the limits above; each refusal hits one client
-  the logs                   tokens are never logged
+  the logs                   tokens are never logged; client text is escaped,
+                             cut short, and its error events rate-limited
 
 Examples:
   deno run -A jsr:@canremote/server --demo

@@ -66,10 +66,11 @@ export class PeriodicTasks {
     // A start sends at once and may replace a task: it counts against the rate.
     if (!this.#transmitter.admit()) return;
     try {
-      checkPeriod(period, duration);
+      // The configured minimum first: it is the one the client has to meet here.
       if (period < this.#limits.minPeriod) {
         throw new RangeError(`period must be at least ${this.#limits.minPeriod} s, got ${period}`);
       }
+      checkPeriod(period, duration);
       const checked = validateFrame(frame);
       const id = checked.arbitrationId;
       const refusal = this.#transmitter.idRefusal(id);

@@ -15,6 +15,7 @@ import { allowsChannel, type Grant, type Role, type TokenTable } from "./auth.ts
 import { Transmitter } from "./transmit.ts";
 import { PeriodicTasks } from "./periodic_tasks.ts";
 import { Forwarder } from "./forward.ts";
+import { LogBudget, logText } from "./log_text.ts";
 
 /** What a session needs from its server. */
 export interface SessionContext {
@@ -104,6 +105,8 @@ export class Session {
   #grant: Grant | undefined;
   // Tokens this client presented, valid or not: cut from anything logged.
   #presented: string[] = [];
+  // The error events a client reports are logged at warning level: a few a minute.
+  #reportBudget = new LogBudget(5, 60_000);
   #transmitter: Transmitter;
   #tasks: PeriodicTasks;
   #forwarder: Forwarder;
@@ -158,6 +161,7 @@ export class Session {
     socket.binaryType = "arraybuffer";
     socket.onmessage = (event) => this.#onMessage(event.data);
     socket.onclose = (event) => {
+      this.#logSuppressedReports();
       this.#log.info("Client {id} disconnected ({code})", { id, code: event.code });
       this.#release();
     };
@@ -233,7 +237,7 @@ export class Session {
 
   #sendError(message: string): void {
     this.stats.errors++;
-    this.#log.debug("Client {id}: {message}", { id: this.id, message: this.#redact(message) });
+    this.#log.debug("Client {id}: {message}", { id: this.id, message: this.#logSafe(message) });
     // A client that provokes errors and reads nothing must not grow our memory.
     if (this.#socket.bufferedAmount > this.#limits.maxBufferedBytes) return;
     this.#sendEvent({ type: "error", message });
@@ -243,6 +247,21 @@ export class Session {
   #redact(text: string): string {
     return this.#context.tokens()?.redact(text, this.#presented) ??
       (this.#presented.length ? text.split(this.#presented[0]).join("[token]") : text);
+  }
+
+  // Client-chosen text for one log line: no tokens, no control characters, bounded.
+  #logSafe(text: string, max?: number): string {
+    return logText(this.#redact(text), max);
+  }
+
+  #logSuppressedReports(): void {
+    const left = this.#reportBudget.flush();
+    if (left) {
+      this.#log.warn("Client {id}: {count} more reported errors were not logged", {
+        id: this.id,
+        count: left,
+      });
+    }
   }
 
   #onMessage(data: string | ArrayBuffer): void {
@@ -305,7 +324,8 @@ export class Session {
     if (full !== undefined) return this.close(CloseCode.TRY_AGAIN_LATER, full);
     this.#log.debug("Client {id} config {config}", {
       id: this.id,
-      config: redactConfig(event.config),
+      // Values and even key names could hold a token: redact the whole text.
+      config: this.#logSafe(JSON.stringify(redactConfig(event.config)) ?? "", 2000),
     });
     let parsed;
     try {
@@ -323,7 +343,7 @@ export class Session {
     if (parsed.ignored.length) {
       this.#log.debug("Client {id}: ignoring config keys {keys}", {
         id: this.id,
-        keys: parsed.ignored,
+        keys: this.#logSafe(parsed.ignored.join(", ")),
       });
     }
     this.#state = "opening";
@@ -417,9 +437,11 @@ export class Session {
           "The bus is already open; bus_request is only for the first message",
         );
       case "error":
+        if (!this.#reportBudget.take()) return;
+        this.#logSuppressedReports();
         this.#log.warn("Client {id} reported: {message}", {
           id: this.id,
-          message: this.#redact(event.message),
+          message: this.#logSafe(event.message),
         });
         return;
       default:

@@ -693,6 +693,41 @@ Deno.test("the command line: tokens from flags and a file, SIGHUP, and no token 
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("the page cannot be framed by another site (clickjacking), except an allowed origin's", async () => {
+  for (
+    const [allowOrigins, csp, xfo] of [
+      [[], "frame-ancestors 'self'", "SAMEORIGIN"],
+      [["https://dash.lab"], "frame-ancestors 'self' https://dash.lab", null],
+      [["*"], null, null],
+    ] as const
+  ) {
+    const { server } = await start({ allowOrigins: [...allowOrigins] });
+    for (const path of ["", "app.js"]) {
+      const response = await fetch(server.httpUrl + path);
+      await response.body?.cancel();
+      assertEquals(response.status, 200);
+      assertEquals(response.headers.get("content-security-policy"), csp, path);
+      assertEquals(response.headers.get("x-frame-options"), xfo, path);
+      assertEquals(response.headers.get("x-content-type-options"), "nosniff");
+    }
+    await server.close();
+  }
+});
+
+Deno.test("a period under both minimums names the configured one", async () => {
+  const { server } = await start({ minPeriod: 0.01 });
+  const client = await TestClient.connect(server.url, { token: RW }, [JSON_PROTOCOL]);
+  client.sendJson({
+    type: "periodic_start",
+    payload: { period: 0.0001, duration: null, msg: { arbitration_id: 1, is_extended_id: false } },
+  });
+  const event = await client.nextEvent();
+  assert(event.type === "error");
+  assertEquals(event.message, "Invalid periodic_start: period must be at least 0.01 s, got 0.0001");
+  await client.close();
+  await server.close();
+});
+
 Deno.test("no token appears in any log record of this file", async () => {
   // a client error event and a malformed request that quote a token, at debug level
   const { server } = await start();
@@ -701,6 +736,9 @@ Deno.test("no token appears in any log record of this file", async () => {
   client.send(`{"type": "message", "payload": "${RW}"}`);
   assertEquals((await client.nextEvent()).type, "error");
   await client.close();
+  // tokens as the value and the name of keys the server ignores, logged at debug level
+  const sneaky = await TestClient.connect(server.url, { token: RW, app: RO, [BODY]: 1 });
+  await sneaky.close();
   const refused = await TestClient.open(server.url);
   refused.send(`{"type": "bus_request", "payload": "${WRONG}"}`);
   await refused.closed;
