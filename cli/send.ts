@@ -24,6 +24,7 @@
  */
 
 import type { PeriodicTask } from "../bus.ts";
+import { RemoteBus } from "../client.ts";
 import { parseCansend, stringifyCansend } from "../candump.ts";
 import type { CanFrame } from "../frame.ts";
 import {
@@ -40,8 +41,12 @@ import {
   type ToolIo,
   UsageError,
 } from "./_common.ts";
+import { Refusals } from "./_refusals.ts";
 
 export type { ToolIo } from "./_common.ts";
+
+// How long `-v --periodic` waits for a server's refusal before saying a task runs.
+const SETTLE_SECONDS = 0.3;
 
 /** The send tool's help text. */
 export const USAGE: string = `Usage: send [options] FRAME...
@@ -57,9 +62,14 @@ Options:
       --periodic MS       send the frames every MS milliseconds until Ctrl-C
                           (one periodic task per frame; their ids must differ)
       --duration SECONDS  with --periodic: stop after SECONDS
-  -v, --verbose           print each frame as it is sent
+  -v, --verbose           print each frame once the bus took it (a server: after the
+                          last frame, or 0.3 s after starting --periodic tasks)
 ${BUS_USAGE}
   -h, --help              this text
+
+A server may refuse frames (a read-only token, an id it does not allow, a
+period under its minimum): send then prints the server's message, stops a
+--periodic run and exits with 1.
 
 Examples:
   deno task send -i remote -c ws://127.0.0.1:54701/ 123#DEADBEEF
@@ -79,10 +89,11 @@ const OPTIONS = {
  *
  * @param args Command-line arguments, as {@linkcode USAGE} describes.
  * @param io Output streams, stop signal and configuration sources; the process's by default.
- * @returns The exit code: 0 once sent, 1 on an error, 2 for bad arguments or frames.
+ * @returns The exit code: 0 once sent, 1 on an error or when the server refused a frame or
+ *   task, 2 for bad arguments or frames.
  */
 export function main(args: string[], io: ToolIo = {}): Promise<number> {
-  return runTool("send", io, async () => {
+  return runTool("send", io, async (stderr) => {
     const { values, positionals, extra } = parse(args, OPTIONS, true);
     if (values.help) return await printUsage(USAGE, io);
     if (positionals.length === 0) {
@@ -108,24 +119,40 @@ export function main(args: string[], io: ToolIo = {}): Promise<number> {
     }
     using stop = stopSignal(io);
     await using bus = await openBus(values, extra, io, { signal: stop });
+    // A periodic_stop for a task the server refused or already ended gets
+    // "No periodic task ..." back: not a refusal of anything sent.
+    const refusals = new Refusals(bus, "send", stderr, /^No periodic task /);
+    // A local bus throws from send(); a server's refusal comes later, as an event.
+    const remote = bus instanceof RemoteBus;
     const out = values.verbose ? new TextWriter(io.stdout ?? Deno.stdout.writable) : undefined;
+    const print = async (lines: string[]) => {
+      for (const line of lines.splice(0)) await out?.write(line + "\n");
+    };
+    const accepted: string[] = [];
     try {
       if (periodMs === undefined) {
         for (const frame of frames) {
           await bus.send(frame);
-          await out?.write(stringifyCansend(frame) + "\n");
+          accepted.push(stringifyCansend(frame));
+          if (!remote) await print(accepted);
         }
-        return 0;
+      } else {
+        const start = performance.now();
+        const run = AbortSignal.any([stop, refusals.signal]);
+        const tasks: PeriodicTask[] = frames.map((frame) =>
+          bus.sendPeriodic(frame, periodMs / 1000, duration === undefined ? {} : { duration })
+        );
+        accepted.push(...frames.map((frame) => `${stringifyCansend(frame)} every ${periodMs} ms`));
+        const seconds = duration ?? Infinity;
+        // A server refuses a task within a round trip; the lines wait for that.
+        if (remote && out) await sleep(Math.min(SETTLE_SECONDS, seconds), run);
+        if (!refusals.signal.aborted) await print(accepted);
+        await sleep(Math.max(0, seconds - (performance.now() - start) / 1000), run);
+        for (const task of tasks) task.stop();
       }
-      const tasks: PeriodicTask[] = frames.map((frame) =>
-        bus.sendPeriodic(frame, periodMs / 1000, duration === undefined ? {} : { duration })
-      );
-      for (const frame of frames) {
-        await out?.write(`${stringifyCansend(frame)} every ${periodMs} ms\n`);
-      }
-      if (duration === undefined) await sleep(Infinity, stop);
-      else await sleep(duration, stop);
-      for (const task of tasks) task.stop();
+      await bus.close();
+      if (await refusals.done()) return 1;
+      await print(accepted);
       return 0;
     } finally {
       out?.release();

@@ -1,6 +1,6 @@
 // Helpers for the command-line tool tests: a real server with a virtual
 // network to put peers on, captured output, and python-can in a subprocess.
-import { type CanServer, serve, VirtualBackend } from "../server.ts";
+import { type CanServer, serve, type ServeOptions, VirtualBackend } from "../server.ts";
 import { VirtualBus, VirtualNetwork } from "../virtual_bus.ts";
 import type { CanFrame } from "../frame.ts";
 import type { ToolIo } from "../cli/_common.ts";
@@ -19,9 +19,9 @@ export interface TestServer extends AsyncDisposable {
   clients(n: number): Promise<void>;
 }
 
-export async function startServer(): Promise<TestServer> {
+export async function startServer(options: ServeOptions = {}): Promise<TestServer> {
   const network = new VirtualNetwork();
-  const server = await serve({ port: 0, backend: new VirtualBackend(["0"], network) });
+  const server = await serve({ port: 0, backend: new VirtualBackend(["0"], network), ...options });
   return {
     server,
     network,

@@ -1,8 +1,10 @@
 // The send tool against a real server: cansend frames arrive as written,
-// periodic sending starts and stops, bad input is refused, and a process
-// takes its bus from ~/.canrc.
+// periodic sending starts and stops, bad input is refused, a process takes
+// its bus from ~/.canrc, and frames or tasks the server refuses (read-only
+// token, allowed ids, minimum period) make it say so and exit 1.
 import { main } from "../cli/send.ts";
 import { parseCansend } from "../candump.ts";
+import { parseIdRange } from "../server.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { drain } from "./bus_conformance.ts";
 import { capture, denoEnv, runOnServer, shape, startServer } from "./_cli.ts";
@@ -114,4 +116,67 @@ Deno.test("a send process takes interface and channel from ~/.canrc, and --conte
   } finally {
     await Deno.remove(home, { recursive: true });
   }
+});
+
+Deno.test("frames the server refuses make send print its message and exit 1", async () => {
+  const token = "dashboard-read-only-7c1e";
+  await using test = await startServer({ tokens: [{ token, role: "ro" }] });
+  await using peer = test.peer();
+  const out = capture();
+  const err = capture();
+  const code = await main(
+    ["-i", "remote", "-c", test.url, `--token=${token}`, "-v", "150#01", "151#02"],
+    { stdout: out.stream, stderr: err.stream, env: {}, configPath: [] },
+  );
+  assertEquals(code, 1, err.text());
+  assertEquals(
+    err.text(),
+    "send: the server refused: read-only client: cannot send frames\n" +
+      "send: the server refused 2 times in all\n",
+  );
+  assertEquals(out.text(), "", "no frame was taken");
+  assertEquals(await drain(peer, 100), []);
+});
+
+Deno.test("an id outside the server's allowed ids is refused; the others go out", async () => {
+  await using test = await startServer({ allowedIds: [parseIdRange("100-1FF")] });
+  await using peer = test.peer();
+  const [code, text] = await send(test.url, ["150#01", "250#02", "1FF#03"]);
+  assertEquals(code, 1, text);
+  assert(text.startsWith("send: the server refused: Arbitration id 0x250 may not be sent"), text);
+  assertEquals((await drain(peer, 100)).map((f) => f.arbitrationId), [0x150, 0x1ff]);
+});
+
+Deno.test("a period under the server's minimum stops --periodic at once with exit 1", async () => {
+  await using test = await startServer({ minPeriod: 0.01 });
+  await using peer = test.peer();
+  const out = capture();
+  const err = capture();
+  // No --duration: without the refusal this would run until stopped.
+  const code = await main(["-i", "remote", "-c", test.url, "-v", "--periodic", "5", "150#01"], {
+    stdout: out.stream,
+    stderr: err.stream,
+    env: {},
+    configPath: [],
+    signal: AbortSignal.timeout(5000),
+  });
+  assertEquals(code, 1, err.text());
+  assertEquals(
+    err.text(),
+    "send: the server refused: Invalid periodic_start: period must be at least 0.01 s, got 0.005\n",
+  );
+  assertEquals(out.text(), "");
+  assertEquals(await drain(peer, 100), []);
+
+  // At the minimum it runs, and -v says so.
+  const ok = capture();
+  const okErr = capture();
+  const okCode = await main(
+    ["-i", "remote", "-c", test.url, "-v", "--periodic", "10", "--duration", "0.35", "150#01"],
+    { stdout: ok.stream, stderr: okErr.stream, env: {}, configPath: [] },
+  );
+  assertEquals(okCode, 0, okErr.text());
+  assertEquals(okErr.text(), "");
+  assertEquals(ok.text(), "150#01 every 10 ms\n");
+  assert((await drain(peer, 150)).length >= 3);
 });
