@@ -27,7 +27,7 @@
 
 import type { CanFrame } from "../frame.ts";
 import { stringifyCandump } from "../candump.ts";
-import { readLogFile } from "../formats/log_file.ts";
+import { readLogFile, type ReadLogFileOptions } from "../formats/log_file.ts";
 import {
   BUS_OPTIONS,
   BUS_USAGE,
@@ -42,6 +42,7 @@ import {
   type ToolIo,
   UsageError,
 } from "./_common.ts";
+import { Refusals } from "./_refusals.ts";
 
 export type { ToolIo } from "./_common.ts";
 
@@ -51,16 +52,26 @@ export const USAGE: string = `Usage: player [options] FILE
 Replays a log file onto a bus with the original timing between frames.
 FILE is .log (candump -L), .asc, .csv or .jsonl, optionally .gz.
 
-Options (python-can's can.player, plus --speed and --loop):
+Options (python-can's can.player, plus --speed, --loop and --strict):
+  -f, --file_name FILE     the file, instead of the FILE argument
       --ignore-timestamps  send with --gap between frames instead
   -g, --gap SECONDS        time between frames with --ignore-timestamps (default 0.0001)
   -s, --skip SECONDS       shorten pauses longer than SECONDS to SECONDS (default 86400)
       --speed FACTOR       play FACTOR times as fast: 2, 0.5 (default 1)
-      --loop               start over at the end, until Ctrl-C
+      --loop               start over at the end, until Ctrl-C; between two passes
+                           it waits the mean time between frames (--gap without
+                           timestamps), at least 1 ms
+      --strict             stop at the first bad line of FILE
       --error-frames       send error frames too (skipped by default)
   -v, --verbose            print each frame as it is sent (candump -L)
 ${BUS_USAGE}
   -h, --help               this text
+
+A line the player cannot read is reported as "player: FILE: line N: ...
+(skipped)" and the rest of the file is played; the exit code is then 1, after
+"Sent N frames from FILE; skipped M bad lines". With --strict it stops there.
+A server may refuse frames (a read-only token, an id it does not allow, its
+send rate): the player prints the server's message at once and exits with 1.
 
 Examples:
   deno task player -i remote -c ws://127.0.0.1:54701/ trace.asc
@@ -70,12 +81,15 @@ Examples:
 
 const OPTIONS = {
   ...BUS_OPTIONS,
+  file_name: { type: "string", short: "f" },
+  "file-name": { type: "string" },
   "ignore-timestamps": { type: "boolean" },
   ignore_timestamps: { type: "boolean" },
   gap: { type: "string", short: "g" },
   skip: { type: "string", short: "s" },
   speed: { type: "string" },
   loop: { type: "boolean" },
+  strict: { type: "boolean" },
   "error-frames": { type: "boolean" },
   error_frames: { type: "boolean" },
   verbose: { type: "boolean", short: "v" },
@@ -89,21 +103,34 @@ interface Timing {
   speed: number;
 }
 
+/** What a pass read: the frames and their first and last timestamps. */
+interface PassStats {
+  frames: number;
+  first: number;
+  last: number;
+}
+
+// The shortest pause between two --loop passes, so a one-frame file cannot flood the bus.
+const MIN_LOOP_PAUSE = 0.001;
+
 /**
  * Runs the player.
  *
  * @param args Command-line arguments, as {@linkcode USAGE} describes.
  * @param io Output streams, stop signal and configuration sources; the process's by default.
- * @returns The exit code: 0 when every frame was sent (or Ctrl-C), 1 on an error, 2 for bad arguments.
+ * @returns The exit code: 0 when every frame was sent (or Ctrl-C), 1 on an error, a
+ *   skipped bad line or a frame the server refused, 2 for bad arguments.
  */
 export function main(args: string[], io: ToolIo = {}): Promise<number> {
   return runTool("player", io, async (stderr) => {
     const { values, positionals, extra } = parse(args, OPTIONS, true);
     if (values.help) return await printUsage(USAGE, io);
-    if (positionals.length !== 1) {
-      throw new UsageError(positionals.length ? "give one file" : "give the file to replay");
+    const named = values.file_name ?? values["file-name"];
+    const files = named === undefined ? positionals : [named, ...positionals];
+    if (files.length !== 1) {
+      throw new UsageError(files.length ? "give one file" : "give the file to replay");
     }
-    const [path] = positionals;
+    const [path] = files;
     const timing: Timing = {
       timestamps: !(values["ignore-timestamps"] || values.ignore_timestamps),
       gap: numberFlag("gap", values.gap) ?? 0.0001,
@@ -114,36 +141,104 @@ export function main(args: string[], io: ToolIo = {}): Promise<number> {
     await Deno.stat(path); // a missing file is reported before connecting
     using stop = stopSignal(io);
     await using bus = await openBus(values, extra, io, { signal: stop });
+    const refusals = new Refusals(bus, "player", stderr);
     const out = values.verbose ? new TextWriter(io.stdout ?? Deno.stdout.writable) : undefined;
+    // Bad lines are reported by the reader as it reads: printed before the next frame goes out.
+    const warnings: string[] = [];
+    const warn = async () => {
+      for (const text of warnings.splice(0)) await stderr.write(`player: ${path}: ${text}\n`);
+    };
     let sent = 0;
+    let skipped = 0;
+    let empty = false;
     try {
-      do {
-        for await (const frame of paced(readLogFile(path), timing, stop)) {
+      for (let pass = 0;; pass++) {
+        const onError = (error: SyntaxError) => {
+          if (pass > 0) return; // said in the first pass
+          if (error.message.endsWith(": the file is empty")) {
+            empty = true;
+            warnings.push("the file is empty");
+          } else {
+            skipped++;
+            warnings.push(`${error.message} (skipped)`);
+          }
+        };
+        const stats: PassStats = { frames: 0, first: 0, last: 0 };
+        const frames = readFile(path, values.strict ? {} : { onError });
+        let played = 0;
+        for await (const frame of paced(frames, timing, stop, stats)) {
+          await warn();
           if (frame.isErrorFrame && !errorFrames) continue;
           await bus.send(frame);
           sent++;
+          played++;
           if (out) {
             const { isRx: _, ...plain } = frame;
             await out.write(stringifyCandump(plain) + "\n");
           }
         }
-      } while (values.loop && !stop.aborted);
-    } catch (error) {
-      if (error instanceof SyntaxError) throw new SyntaxError(`${path}: ${error.message}`);
-      throw error;
+        await warn();
+        if (!values.loop || stop.aborted) break;
+        if (played === 0) {
+          const n = stats.frames;
+          const errors = n ? ` (${n} error frame${n > 1 ? "s" : ""}: add --error-frames)` : "";
+          throw new Error(`--loop: ${path} has no frames to play${errors}`);
+        }
+        await sleep(loopPause(stats, timing), stop);
+      }
     } finally {
       out?.release();
+    }
+    await bus.close();
+    if (await refusals.done()) {
+      if (skipped) await stderr.write(`player: ${path}: skipped ${skipped} bad lines\n`);
+      return 1;
+    }
+    if (empty) return 1;
+    if (skipped) {
+      const lines = skipped === 1 ? "1 bad line" : `${skipped} bad lines`;
+      await stderr.write(`Sent ${sent} frames from ${path}; skipped ${lines}\n`);
+      return 1;
     }
     await stderr.write(`Sent ${sent} frames from ${path}\n`);
     return 0;
   });
 }
 
-/** Yields the frames at their time; ends early when `signal` aborts. */
+/** The frames of the file; an error reading it names the file. */
+async function* readFile(
+  path: string,
+  options: ReadLogFileOptions,
+): AsyncGenerator<CanFrame> {
+  try {
+    yield* readLogFile(path, options);
+  } catch (error) {
+    // SyntaxError: a bad line (--strict); TypeError: a damaged .gz file.
+    if (error instanceof SyntaxError || error instanceof TypeError) {
+      throw new (error.constructor as typeof Error)(`${path}: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+/**
+ * The pause after a --loop pass, as between two frames: the recording's mean
+ * frame interval at --speed, or --gap without timestamps or with one frame;
+ * at most --skip and at least {@linkcode MIN_LOOP_PAUSE}.
+ */
+function loopPause(stats: PassStats, { timestamps, gap, skip, speed }: Timing): number {
+  const mean = timestamps && stats.frames > 1
+    ? Math.abs(stats.last - stats.first) / (stats.frames - 1) / speed
+    : gap;
+  return Math.max(MIN_LOOP_PAUSE, Math.min(mean, skip || Infinity));
+}
+
+/** Yields the frames at their time, counting them in `stats`; ends early when `signal` aborts. */
 async function* paced(
   frames: AsyncIterable<CanFrame>,
   { timestamps, gap, skip, speed }: Timing,
   signal: AbortSignal,
+  stats: PassStats,
 ): AsyncGenerator<CanFrame> {
   const start = performance.now() / 1000;
   let wake = start;
@@ -151,6 +246,8 @@ async function* paced(
   let skipped = 0;
   for await (const frame of frames) {
     if (signal.aborted) return;
+    if (stats.frames++ === 0) stats.first = frame.timestamp;
+    stats.last = frame.timestamp;
     if (timestamps) {
       first ??= frame.timestamp;
       wake = start + (frame.timestamp - first) / speed - skipped;

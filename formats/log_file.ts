@@ -194,15 +194,17 @@ export async function openLogWriter(
 
 /**
  * Reads the frames of a log file; the format follows the extension, and a
- * `.gz` suffix is gunzipped. The file is closed when the frames end, when
- * reading stops early, and on an error.
+ * `.gz` suffix is gunzipped (an empty `.gz` file reads as an empty file).
+ * The file is closed when the frames end, when reading stops early, and on
+ * an error.
  *
  * @param path The file, e.g. `trace.asc` or `trace.log.gz`.
  * @param options `onError`, and `relativeTimestamp` for `.asc`.
  * @returns The frames.
  * @throws {RangeError} When the extension is unknown.
  * @throws {SyntaxError} `line N: ...` for the first bad line when there is no `onError`.
- * @throws {TypeError} When a `.gz` file is not valid gzip.
+ * @throws {TypeError} When a `.gz` file is not valid gzip (`invalid gzip header`,
+ *   `corrupt gzip stream ...` for a truncated or damaged one).
  * @example
  * ```ts
  * import { readLogFile } from "./log_file.ts";
@@ -222,7 +224,8 @@ export async function* readLogFile(
   const file = await Deno.open(path, { read: true });
   try {
     let stream: ReadableStream<Uint8Array> = file.readable;
-    if (gzip) {
+    // An empty .gz file is an empty file (gunzip would call it a corrupt stream).
+    if (gzip && (await file.stat()).size > 0) {
       const gunzip = new DecompressionStream("gzip") as unknown as TransformStream<
         Uint8Array,
         Uint8Array

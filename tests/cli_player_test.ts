@@ -1,6 +1,8 @@
 // The player against a real server: files python-can's can.Logger writes
 // are replayed as python-can's LogReader reads them; timing (--speed,
-// --skip, --ignore-timestamps/--gap), --loop, error frames and bad files.
+// --skip, --ignore-timestamps/--gap), --loop and its pause, error frames,
+// bad lines (skipped, or --strict), damaged and empty files, and frames the
+// server refuses.
 import { main } from "../cli/player.ts";
 import type { CanFrame } from "../frame.ts";
 import type { VirtualBus } from "../virtual_bus.ts";
@@ -198,6 +200,183 @@ Deno.test("a bad line, a missing file and bad flags are reported", async () => {
     [code, text] = await play(test.url, []);
     assertEquals(code, 2);
     assert(text.includes("give the file to replay"), text);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("bad lines are reported with their number and skipped; --strict stops at the first", async () => {
+  await using test = await startServer();
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/bad.log`;
+    await Deno.writeTextFile(
+      path,
+      "(1.000000) vcan0 100#01\nnot a frame\n(1.002000) vcan0 101#02\n(1.003000) vcan0 1\n" +
+        "(1.004000) vcan0 102#03\n",
+    );
+    const peer = test.peer();
+    const seen = collect(peer);
+    let [code, text] = await play(test.url, ["-f", path, "--ignore-timestamps"]);
+    assertEquals(code, 1, text);
+    const lines = text.trimEnd().split("\n");
+    assertEquals(lines.length, 3, text);
+    assert(
+      lines[0].startsWith(`player: ${path}: line 2: `) && lines[0].endsWith(" (skipped)"),
+      text,
+    );
+    assert(
+      lines[1].startsWith(`player: ${path}: line 4: `) && lines[1].endsWith(" (skipped)"),
+      text,
+    );
+    assertEquals(lines[2], `Sent 3 frames from ${path}; skipped 2 bad lines`);
+    await waitFor(() => seen.frames.length >= 3, "the good frames");
+    assertEquals(seen.frames.map((f) => f.arbitrationId), [0x100, 0x101, 0x102]);
+
+    [code, text] = await play(test.url, [path, "--ignore-timestamps", "--strict"]);
+    assertEquals(code, 1, text);
+    assert(text.startsWith(`player: ${path}: line 2: `) && !text.includes("skipped"), text);
+    await waitFor(() => seen.frames.length >= 4, "the frame before the bad line");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await peer.close();
+    await seen.done;
+    assertEquals(seen.frames.map((f) => f.arbitrationId), [0x100, 0x101, 0x102, 0x100]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("damaged and empty files are named in the message", async () => {
+  await using test = await startServer();
+  const dir = await Deno.makeTempDir();
+  try {
+    const text = "(1.000000) vcan0 100#01\n(1.001000) vcan0 101#02\n";
+    const gz = await new Response(
+      new Blob([text]).stream().pipeThrough(new CompressionStream("gzip")),
+    ).bytes();
+    const truncated = `${dir}/truncated.log.gz`;
+    await Deno.writeFile(truncated, gz.subarray(0, gz.length - 6));
+    const garbage = `${dir}/garbage.log.gz`;
+    await Deno.writeTextFile(garbage, text);
+    const emptyGz = `${dir}/empty.log.gz`;
+    await Deno.writeFile(emptyGz, new Uint8Array());
+    const empty = `${dir}/empty.asc`;
+    await Deno.writeTextFile(empty, "\n\n");
+    for (
+      const [path, message] of [
+        [truncated, "corrupt gzip stream"],
+        [garbage, "invalid gzip header"],
+        [emptyGz, "the file is empty"],
+        [empty, "the file is empty"],
+      ]
+    ) {
+      const [code, err] = await play(test.url, [path, "--ignore-timestamps"]);
+      assertEquals(code, 1, err);
+      assert(err.startsWith(`player: ${path}: ${message}`), err);
+      assert(!err.includes("Sent"), err);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("frames the server refuses are reported at once and make the exit code 1", async () => {
+  const token = "dashboard-read-only-7c1e";
+  await using test = await startServer({
+    tokens: [{ token, role: "ro" }, "operator-read-write-3b9d"],
+    allowedIds: [{ from: 0x100, to: 0x1ff }],
+  });
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/six.log`;
+    await Deno.writeTextFile(
+      path,
+      [0x100, 0x101, 0x102, 0x200, 0x103, 0x104]
+        .map((id, i) => `(1.00${i}000) vcan0 ${id.toString(16)}#0${i}\n`).join(""),
+    );
+    let [code, text] = await play(test.url, [`--token=${token}`, path]);
+    assertEquals(code, 1, text);
+    assertEquals(
+      text,
+      "player: the server refused: read-only client: cannot send frames\n" +
+        "player: the server refused 6 times in all\n",
+    );
+    // The message comes as the refusal arrives, not at the end of a long recording.
+    const slow = `${dir}/slow.log`;
+    await Deno.writeTextFile(slow, "(1.000000) vcan0 100#01\n(60.000000) vcan0 101#02\n");
+    const stop = new AbortController();
+    const err = capture();
+    const done = main(["-i", "remote", "-c", test.url, `--token=${token}`, slow], {
+      signal: stop.signal,
+      stderr: err.stream,
+      env: {},
+      configPath: [],
+    });
+    await waitFor(() => err.text().includes("read-only client"), "the refusal");
+    stop.abort();
+    assertEquals(await done, 1);
+    assertEquals(err.text(), "player: the server refused: read-only client: cannot send frames\n");
+    const peer = test.peer();
+    const seen = collect(peer);
+    [code, text] = await play(test.url, ["--token=operator-read-write-3b9d", path]);
+    assertEquals(code, 1, text);
+    assert(
+      text.startsWith("player: the server refused: Arbitration id 0x200 may not be sent"),
+      text,
+    );
+    assert(!text.includes("Sent"), text);
+    await waitFor(() => seen.frames.length >= 5, "the allowed frames");
+    await peer.close();
+    await seen.done;
+    assertEquals(seen.frames.map((f) => f.arbitrationId), [0x100, 0x101, 0x102, 0x103, 0x104]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--loop refuses a file without frames and pauses between passes", async () => {
+  await using test = await startServer();
+  const dir = await Deno.makeTempDir();
+  try {
+    const header = `${dir}/header.csv`;
+    await Deno.writeTextFile(header, "timestamp,arbitration_id,extended,remote,error,dlc,data\n");
+    let [code, text] = await play(test.url, ["--loop", header]);
+    assertEquals(code, 1, text);
+    assertEquals(text, `player: --loop: ${header} has no frames to play\n`);
+    const errors = `${dir}/errors.log`;
+    await Deno.writeTextFile(errors, "(1.000000) vcan0 20000004#0004000000000000\n");
+    [code, text] = await play(test.url, ["--loop", errors]);
+    assertEquals(code, 1, text);
+    assert(text.includes("(1 error frame: add --error-frames)"), text);
+
+    // Three frames 0.1 s apart: the next pass starts 0.1 s (the mean interval) after the last.
+    const three = `${dir}/three.log`;
+    await Deno.writeTextFile(
+      three,
+      "(1.000000) vcan0 100#00\n(1.100000) vcan0 101#01\n(1.200000) vcan0 102#02\n",
+    );
+    // One frame: passes --gap apart.
+    const one = `${dir}/one.log`;
+    await Deno.writeTextFile(one, "(1.000000) vcan0 100#00\n");
+    for (const [path, args, count] of [[three, [], 6], [one, ["-g", "0.05"], 4]] as const) {
+      const peer = test.peer();
+      const seen = collect(peer);
+      const stop = new AbortController();
+      const err = capture();
+      const done = main(["-i", "remote", "-c", test.url, "--loop", ...args, path], {
+        signal: stop.signal,
+        stderr: err.stream,
+        env: {},
+        configPath: [],
+      });
+      await waitFor(() => seen.frames.length >= count, `${count} frames of ${path}`);
+      stop.abort();
+      assertEquals(await done, 0, err.text());
+      await peer.close();
+      await seen.done;
+      const gaps = seen.arrivals.slice(1).map((t, i) => (t - seen.arrivals[i]) / 1000);
+      assert(gaps.slice(0, count - 1).every((gap) => gap >= 0.035), `${path}: ${gaps.join()}`);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
