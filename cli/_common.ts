@@ -92,6 +92,39 @@ export function splitExtraArgs(
   return { args: rest, extra };
 }
 
+// What python-can's --filter values look like: ID:MASK or ID~MASK in hex.
+const FILTER_LIKE = /^(?:0x)?[0-9a-fA-F]+[:~](?:0x)?[0-9a-fA-F]+$/;
+
+/**
+ * Rewrites python-can's `--filter A B C` (argparse `nargs="+"`) as
+ * `--filter A --filter B --filter C`: the arguments after a `--filter`
+ * value that look like filters (`ID:MASK`, `ID~MASK`) are more filters.
+ */
+export function expandFilters(args: readonly string[]): string[] {
+  const out: string[] = [];
+  let more = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    if (more && FILTER_LIKE.test(arg)) {
+      out.push(`--filter=${arg}`);
+      continue;
+    }
+    more = false;
+    out.push(arg);
+    if (arg === "--filter" && i + 1 < args.length) {
+      out.push(args[++i]);
+      more = true;
+    } else if (arg.startsWith("--filter=")) {
+      more = true;
+    }
+  }
+  return out;
+}
+
 /** Parses the tool's arguments; a bad flag becomes a {@linkcode UsageError}. */
 export function parse<
   T extends Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>,
@@ -100,7 +133,7 @@ export function parse<
   options: T,
   allowPositionals: boolean,
 ) {
-  const split = splitExtraArgs(args, options);
+  const split = splitExtraArgs("filter" in options ? expandFilters(args) : args, options);
   try {
     const parsed = parseArgs({
       args: split.args,
@@ -150,7 +183,8 @@ export function numberFlag(
 
 /**
  * Parses `--filter` values as python-can's tools do: `ID:MASK` in hex,
- * several in one value separated by spaces or commas.
+ * several in one value separated by spaces or commas (several values after
+ * one `--filter` are split by {@linkcode expandFilters}).
  */
 export function parseFilters(values: readonly string[] | undefined): CanFilter[] | undefined {
   if (!values?.length) return undefined;

@@ -59,7 +59,8 @@ Options:
   -t a|A|d|z              timestamps: absolute, absolute with date, delta, zero-based
   -n COUNT                stop after COUNT frames
   -T MS                   stop when no frame came for MS milliseconds
-      --filter ID:MASK    show only matching frames (hex); repeat for several
+      --filter ID:MASK... show only matching frames (hex); several after one
+                          --filter (python-can's way) or --filter repeated
 ${BUS_USAGE}
   -h, --help              this text
 

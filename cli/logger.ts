@@ -72,9 +72,14 @@ Options:
   -a, --append            add to FILE instead of replacing it
   -s, --file_size BYTES   start a new file when FILE reaches BYTES (k, M, G);
                           the full one is renamed FILE_<date>T<time>_#000.EXT
-      --filter ID:MASK    receive only matching frames (hex); repeat for several
+      --filter ID:MASK... receive only matching frames (hex); several after one
+                          --filter (python-can's way) or --filter repeated
       --status            print the status line even when stderr is not a terminal
   -q, --quiet             no status line and no messages
+  -v                      accepted for python-can's command lines (its log level);
+                          the messages are on unless -q
+      --active, --passive accepted for python-can's command lines; no interface here
+                          has a bus state to set, so --passive only prints a note
 ${BUS_USAGE}
   -h, --help              this text
 
@@ -84,7 +89,7 @@ the frames the server dropped because this client read too slowly.
 Examples:
   deno task logger -i remote -c ws://127.0.0.1:54701/ -f trace.asc
   deno run -A jsr:@canremote/server/logger -i remote -c ws://pi:54701/ -f trace.log.gz
-  deno task logger -i socketcan -c vcan0 -f trace.csv --filter 100:7F0 --filter 18FEF100:1FFFFFFF
+  deno task logger -i socketcan -c vcan0 -f trace.csv --filter 100:7F0 18FEF100:1FFFFFFF
   deno task logger -f big.asc -s 10M          # interface and channel from ~/.canrc
   deno task logger -i remote -c ws://pi:54701/ | grep 123#`;
 
@@ -98,6 +103,9 @@ const OPTIONS = {
   filter: { type: "string", multiple: true },
   status: { type: "boolean" },
   quiet: { type: "boolean", short: "q" },
+  verbose: { type: "boolean", short: "v" },
+  active: { type: "boolean" },
+  passive: { type: "boolean" },
 } as const;
 
 const TICK_MS = 200;
@@ -135,6 +143,9 @@ export function main(args: string[], io: ToolIo = {}): Promise<number> {
     const maxBytes = integerFlag("file_size", values.file_size ?? values["file-size"], true);
     if (maxBytes && !fileName) throw new UsageError("--file_size needs --file_name");
     const canFilters = parseFilters(values.filter);
+    if (values.active && values.passive) {
+      throw new UsageError("--active and --passive exclude each other");
+    }
     using stop = stopSignal(io);
     const bus = await openBus(values, extra, io, { canFilters, signal: stop });
     const say = (text: string) => values.quiet ? Promise.resolve() : stderr.write(text + "\n");
@@ -148,6 +159,9 @@ export function main(args: string[], io: ToolIo = {}): Promise<number> {
       throw error;
     }
     await say(`Connected to ${bus.channelInfo}`);
+    if (values.passive) {
+      await say("--passive: this interface has no bus state to set; recording as usual");
+    }
     const terminal = !values.quiet && (io.isTerminal ?? Deno.stderr.isTerminal());
     const status = values.quiet ? "off" : terminal ? "tty" : values.status ? "lines" : "off";
     return await record(bus, log, { stop, stderr, status, say });

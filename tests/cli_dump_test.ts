@@ -136,3 +136,18 @@ Deno.test("dump --filter, -T and bad flags", async () => {
   assertEquals(await main(["--filter", "123~7FF", "-i", "virtual"], { stderr: err2.stream }), 2);
   assert(err2.text().includes("inverted filters"), err2.text());
 });
+
+Deno.test("dump takes several filters after one --filter, as python-can's tools do", async () => {
+  await using test = await startServer();
+  const out = capture();
+  const done = main(
+    ["-i", "remote", "-c", test.url, "--filter", "7FF:7FF", "1F334455:1FFFFFFF", "-n", "2", "-L"],
+    { stdout: out.stream, env: {}, configPath: [] },
+  );
+  await test.clients(1);
+  await using peer = test.peer();
+  for (const frame of FRAMES) await peer.send(frame);
+  assertEquals(await done, 0);
+  const ids = out.text().trimEnd().split("\n").map((line) => parseCandump(line).arbitrationId);
+  assertEquals(ids, [0x7ff, 0x1f334455]);
+});

@@ -352,3 +352,29 @@ Deno.test(
     }
   },
 );
+
+Deno.test("python-can 4.1's logger flags: several filters after one --filter, -v, --active, --passive", async () => {
+  await using test = await startServer();
+  const args = ["-i", "remote", "-c", test.url, "-v", "--filter", "100:700", "18FEF100:1FFFFFFF"];
+  const logger = runLogger([...args, "--active"]);
+  const passive = runLogger([...args, "--passive", "-vv"]);
+  await test.clients(2);
+  await using peer = test.peer();
+  for (const frame of FRAMES) await peer.send(frame);
+  await stopAll([logger, passive], 2);
+  for (const { out } of [logger, passive]) {
+    const ids = out.text().trimEnd().split("\n").map((line) => parseCandump(line).arbitrationId);
+    assertEquals(ids, [0x123, 0x18fef100]);
+  }
+  assert(!logger.err.text().includes("--passive"), logger.err.text());
+  assert(passive.err.text().includes("--passive: this interface has no bus state"));
+
+  const err = capture();
+  const code = await main(["-i", "virtual", "--active", "--passive"], {
+    stderr: err.stream,
+    env: {},
+    configPath: [],
+  });
+  assertEquals(code, 2);
+  assert(err.text().includes("--active and --passive exclude each other"), err.text());
+});

@@ -5,7 +5,7 @@
 // server refuses.
 import { main } from "../cli/player.ts";
 import type { CanFrame } from "../frame.ts";
-import type { VirtualBus } from "../virtual_bus.ts";
+import { VirtualBus, VirtualNetwork } from "../virtual_bus.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import {
   capture,
@@ -379,5 +379,33 @@ Deno.test("--loop refuses a file without frames and pauses between passes", asyn
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("python-can 4.1's player flags: -f FILE and -vv, on a local bus", async () => {
+  const network = new VirtualNetwork();
+  await using peer = VirtualBus.open({ channel: "0", network });
+  const path = await Deno.makeTempFile({ suffix: ".log" });
+  try {
+    await Deno.writeTextFile(path, "(1.000000) vcan0 123#11\n(1.001000) vcan0 124#22\n");
+    const out = capture();
+    const err = capture();
+    const code = await main(["-i", "virtual", "-c", "0", "-vv", "-f", path], {
+      network,
+      stdout: out.stream,
+      stderr: err.stream,
+      env: {},
+      configPath: [],
+    });
+    assertEquals(code, 0, err.text());
+    assertEquals(out.text().split("\n").map((line) => line.split(" ")[2]), [
+      "123#11",
+      "124#22",
+      undefined,
+    ]);
+    assertEquals([peer.poll()?.arbitrationId, peer.poll()?.arbitrationId], [0x123, 0x124]);
+    assertEquals(err.text(), `Sent 2 frames from ${path}\n`);
+  } finally {
+    await Deno.remove(path);
   }
 });
