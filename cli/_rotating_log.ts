@@ -3,6 +3,12 @@
 // full file is renamed <stem>_<YYYY-mm-ddTHHMMSS>_#<NNN><ext> and a new one
 // started under the original name). Operations run one after another, so a
 // periodic flush can run beside the writes.
+//
+// The size counted is the text the writer produces, before gzip (as
+// python-can's GzipFile.tell() counts it); with rotation on, each frame's
+// text is handed down at once to be counted, and collected in memory up to
+// 64 kB before it goes to the disk, so a file ends within one frame's text
+// (plus the format's trailer) of the limit.
 import type { CanFrame } from "../frame.ts";
 import { gzipSink } from "../formats/_gzip.ts";
 import { createLogWriter, logFormatOf } from "../formats/log_file.ts";
@@ -55,6 +61,50 @@ function withoutFirstLine(sink: WritableStream<Uint8Array>): WritableStream<Uint
   });
 }
 
+// Bytes collected before they go down to gzip and the disk.
+const DISK_CHUNK = 1 << 16;
+
+/**
+ * A sink that counts what it is given and hands it down in chunks of
+ * {@linkcode DISK_CHUNK} bytes, or when drained.
+ */
+class CountingBuffer {
+  readonly stream: WritableStream<Uint8Array>;
+  #down: WritableStreamDefaultWriter<Uint8Array>;
+  #chunks: Uint8Array[] = [];
+  #size = 0;
+
+  constructor(down: WritableStream<Uint8Array>, count: (bytes: number) => void) {
+    this.#down = down.getWriter();
+    this.stream = new WritableStream({
+      write: async (chunk) => {
+        this.#chunks.push(chunk);
+        this.#size += chunk.length;
+        count(chunk.length);
+        if (this.#size >= DISK_CHUNK) await this.drain();
+      },
+      close: async () => {
+        await this.drain();
+        await this.#down.close();
+      },
+      abort: (reason) => this.#down.abort(reason),
+    });
+  }
+
+  /** Hands everything collected down. */
+  async drain(): Promise<void> {
+    if (this.#size === 0) return;
+    const chunk = new Uint8Array(this.#size);
+    let at = 0;
+    for (const part of this.#chunks.splice(0)) {
+      chunk.set(part, at);
+      at += part.length;
+    }
+    this.#size = 0;
+    await this.#down.write(chunk);
+  }
+}
+
 /** A log file that can rotate by size. */
 export class RotatingLog {
   /** The file name given. */
@@ -63,6 +113,7 @@ export class RotatingLog {
   readonly rotated: string[] = [];
   #maxBytes: number;
   #writer!: LogWriter;
+  #buffer!: CountingBuffer;
   #bytes = 0;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
@@ -83,7 +134,10 @@ export class RotatingLog {
     return log;
   }
 
-  /** Bytes in the current file (what reached the disk so far). */
+  /**
+   * Bytes of text written to the current file (before gzip; an appended
+   * file starts at its size on disk).
+   */
   get bytes(): number {
     return this.#bytes;
   }
@@ -97,16 +151,11 @@ export class RotatingLog {
       truncate: !append,
     });
     this.#bytes = append ? (await file.stat()).size : 0;
-    const disk = file.writable.getWriter();
-    let sink: WritableStream<Uint8Array> = new WritableStream({
-      write: async (chunk) => {
-        await disk.write(chunk);
-        this.#bytes += chunk.length;
-      },
-      close: () => disk.close(),
-      abort: (reason) => disk.abort(reason),
-    });
-    if (gzip) sink = gzipSink(sink);
+    this.#buffer = new CountingBuffer(
+      gzip ? gzipSink(file.writable) : file.writable,
+      (bytes) => this.#bytes += bytes,
+    );
+    let sink = this.#buffer.stream;
     // python-can's CSVWriter writes the header only into an empty file.
     if (format === "csv" && this.#bytes > 0) sink = withoutFirstLine(sink);
     this.#writer = createLogWriter(format, sink);
@@ -123,6 +172,8 @@ export class RotatingLog {
     return this.#serial(async () => {
       if (this.#maxBytes > 0 && this.#bytes >= this.#maxBytes) await this.#rotate();
       await this.#writer.write(frame);
+      // Counted now, not when the writer's buffer fills.
+      if (this.#maxBytes > 0) await this.#writer.flush();
     });
   }
 
@@ -138,7 +189,11 @@ export class RotatingLog {
 
   /** Hands the buffered frames to the file. */
   flush(): Promise<void> {
-    return this.#serial(() => this.#closed ? Promise.resolve() : this.#writer.flush());
+    return this.#serial(async () => {
+      if (this.#closed) return;
+      await this.#writer.flush();
+      await this.#buffer.drain();
+    });
   }
 
   /** Flushes, writes the format's trailer and closes the file. */

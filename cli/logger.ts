@@ -70,8 +70,9 @@ and .gz after any of them compresses the file (trace.asc.gz).
 Options:
   -f, --file_name FILE    the file; without it, candump -L lines go to stdout
   -a, --append            add to FILE instead of replacing it
-  -s, --file_size BYTES   start a new file when FILE reaches BYTES (k, M, G);
-                          the full one is renamed FILE_<date>T<time>_#000.EXT
+  -s, --file_size BYTES   start a new file when FILE holds BYTES (k, M, G) of text
+                          (before gzip, as python-can counts it); the full one,
+                          within one frame of BYTES, is renamed FILE_<date>T<time>_#000.EXT
       --filter ID:MASK... receive only matching frames (hex); several after one
                           --filter (python-can's way) or --filter repeated
       --status            print the status line even when stderr is not a terminal

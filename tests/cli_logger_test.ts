@@ -378,3 +378,57 @@ Deno.test("python-can 4.1's logger flags: several filters after one --filter, -v
   assertEquals(code, 2);
   assert(err.text().includes("--active and --passive exclude each other"), err.text());
 });
+
+Deno.test("-s counts each frame's text: a file rotates within one frame of the limit", async () => {
+  await using test = await startServer();
+  const dir = await Deno.makeTempDir();
+  try {
+    const names = ["burst.asc", "burst.log", "burst.csv.gz"];
+    const loggers = names.map((name) =>
+      runLogger(["-i", "remote", "-c", test.url, "-f", `${dir}/${name}`, "-s", "2k"])
+    );
+    await test.clients(names.length);
+    await using peer = test.peer();
+    // Faster than the logger's 200 ms flush: the whole burst lands between two ticks.
+    const count = 300;
+    for (let i = 0; i < count; i++) {
+      await peer.send(
+        createFrame({
+          arbitrationId: i,
+          isExtendedId: false,
+          data: [i & 0xff, 1, 2, 3, 4, 5, 6, 7],
+        }),
+      );
+    }
+    await stopAll(loggers, count);
+    const files = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    for (const name of names) {
+      const [stem, ext] = [name.slice(0, 5), name.slice(5)];
+      const rotated = files.filter((f) => f.startsWith(`${stem}_`) && f.endsWith(ext));
+      assert(rotated.length >= 5, `${name}: ${files.join(" ")}`);
+      const frames = [];
+      for (const file of [...rotated, name]) {
+        const path = `${dir}/${file}`;
+        const bytes = await Deno.readFile(path);
+        const text = ext.endsWith(".gz")
+          ? await new Response(
+            new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip")),
+          )
+            .text()
+          : new TextDecoder().decode(bytes);
+        const size = new TextEncoder().encode(text).length;
+        const lastFrame = text.trimEnd().split("\n").filter((line) => /[0-9A-F]{2}/.test(line)).at(
+          -1,
+        )!;
+        if (file !== name) {
+          // At least the limit; over it by at most the last frame's line and the trailer.
+          assert(size >= 2000 && size <= 2000 + lastFrame.length + 40, `${file}: ${size} bytes`);
+        }
+        frames.push(...await Array.fromAsync(readLogFile(path)));
+      }
+      assertEquals(frames.map((f) => f.arbitrationId), Array.from({ length: count }, (_, i) => i));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
