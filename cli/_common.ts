@@ -208,7 +208,7 @@ export function openBus(
   values: Record<string, unknown>,
   extra: Record<string, unknown>,
   io: ToolIo,
-  more: { canFilters?: CanFilter[]; signal?: AbortSignal } = {},
+  more: { canFilters?: CanFilter[]; signal?: AbortSignal; reconnect?: boolean } = {},
 ): Promise<AnyBus> {
   const dataBitrate = values.data_bitrate ?? values["data-bitrate"];
   return createBus({
@@ -224,6 +224,7 @@ export function openBus(
     configPath: io.configPath,
     network: io.network,
     signal: more.signal,
+    reconnect: more.reconnect,
   });
 }
 

@@ -33,6 +33,7 @@
  * @module
  */
 
+import { RemoteBus } from "../client.ts";
 import { RemoteError } from "../errors.ts";
 import type { CanFrame } from "../frame.ts";
 import { createLogWriter } from "../formats/log_file.ts";
@@ -75,6 +76,9 @@ Options:
                           within one frame of BYTES, is renamed FILE_<date>T<time>_#000.EXT
       --filter ID:MASK... receive only matching frames (hex); several after one
                           --filter (python-can's way) or --filter repeated
+      --reconnect         remote: when the connection drops (a server restart),
+                          connect again with growing pauses (up to 5 s), forever,
+                          recording into the same file; without it the logger ends
       --status            print the status line even when stderr is not a terminal
   -q, --quiet             no status line and no messages
   -v                      accepted for python-can's command lines (its log level);
@@ -84,15 +88,17 @@ Options:
 ${BUS_USAGE}
   -h, --help              this text
 
-On a terminal a status line shows the frames recorded, frames per second and
-the frames the server dropped because this client read too slowly.
+On a terminal a status line shows the frames recorded, frames per second, the
+frames the server dropped because this client read too slowly, and
+"reconnecting" while --reconnect waits for the server.
 
 Examples:
   deno task logger -i remote -c ws://127.0.0.1:54701/ -f trace.asc
   deno run -A jsr:@canremote/server/logger -i remote -c ws://pi:54701/ -f trace.log.gz
   deno task logger -i socketcan -c vcan0 -f trace.csv --filter 100:7F0 18FEF100:1FFFFFFF
   deno task logger -f big.asc -s 10M          # interface and channel from ~/.canrc
-  deno task logger -i remote -c ws://pi:54701/ | grep 123#`;
+  deno task logger -i remote -c ws://pi:54701/ | grep 123#
+  deno task logger -i remote -c ws://pi:54701/ -f week.log.gz -s 100M --reconnect`;
 
 const OPTIONS = {
   ...BUS_OPTIONS,
@@ -104,6 +110,7 @@ const OPTIONS = {
   filter: { type: "string", multiple: true },
   status: { type: "boolean" },
   quiet: { type: "boolean", short: "q" },
+  reconnect: { type: "boolean" },
   verbose: { type: "boolean", short: "v" },
   active: { type: "boolean" },
   passive: { type: "boolean" },
@@ -148,8 +155,15 @@ export function main(args: string[], io: ToolIo = {}): Promise<number> {
       throw new UsageError("--active and --passive exclude each other");
     }
     using stop = stopSignal(io);
-    const bus = await openBus(values, extra, io, { canFilters, signal: stop });
-    const say = (text: string) => values.quiet ? Promise.resolve() : stderr.write(text + "\n");
+    const bus = await openBus(values, extra, io, {
+      canFilters,
+      signal: stop,
+      reconnect: values.reconnect,
+    });
+    const terminal = !values.quiet && (io.isTerminal ?? Deno.stderr.isTerminal());
+    // On a terminal a message first wipes the status line.
+    const say = (text: string) =>
+      values.quiet ? Promise.resolve() : stderr.write(`${terminal ? "\r\x1b[K" : ""}${text}\n`);
     let log: RotatingLog | StdoutLog;
     try {
       log = fileName
@@ -160,10 +174,19 @@ export function main(args: string[], io: ToolIo = {}): Promise<number> {
       throw error;
     }
     await say(`Connected to ${bus.channelInfo}`);
+    if (bus instanceof RemoteBus) {
+      bus.addEventListener("statechange", ({ detail }) => {
+        if (detail.state === "reconnecting") {
+          const why = (detail.error as Error | undefined)?.message ?? "connection lost";
+          void say(`Disconnected (${why}); reconnecting`).catch(() => {});
+        } else if (detail.state === "open") {
+          void say(`Reconnected to ${bus.channelInfo}`).catch(() => {});
+        }
+      });
+    }
     if (values.passive) {
       await say("--passive: this interface has no bus state to set; recording as usual");
     }
-    const terminal = !values.quiet && (io.isTerminal ?? Deno.stderr.isTerminal());
     const status = values.quiet ? "off" : terminal ? "tty" : values.status ? "lines" : "off";
     return await record(bus, log, { stop, stderr, status, say });
   });
@@ -189,8 +212,9 @@ async function record(
   const where = log instanceof RotatingLog ? log.path : "stdout";
   const statusText = () => {
     const size = log instanceof RotatingLog ? ` (${humanBytes(log.bytes)})` : "";
+    const state = bus instanceof RemoteBus && bus.state !== "open" ? `  ${bus.state}` : "";
     return `${count} frames  ${rate.update(count, performance.now())} frames/s  ` +
-      `${bus.dropped} dropped  ${where}${size}`;
+      `${bus.dropped} dropped  ${where}${size}${state}`;
   };
   const tick = setInterval(() => {
     log.flush().catch((error) => failure ??= error);

@@ -1,7 +1,8 @@
 // The logger against a real server: every format it writes reads back, in
-// python-can's LogReader too, as the frames a peer sent; rotation, append,
-// filters, stdout; and a subprocess stopped with SIGTERM or SIGINT leaves a
-// complete file with every frame it received.
+// python-can's LogReader too, as the frames a peer sent; rotation (within a
+// frame of the limit), append, filters, stdout, python-can's flags,
+// --reconnect across a server restart; and a subprocess stopped with SIGTERM
+// or SIGINT leaves a complete file with every frame it received.
 import { main } from "../cli/logger.ts";
 import { readLogFile } from "../formats/log_file.ts";
 import { type CanFrame, createFrame } from "../frame.ts";
@@ -9,6 +10,8 @@ import { parseCandump } from "../candump.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { capture, denoEnv, python, READ_WITH_PYTHON, shape, startServer, waitFor } from "./_cli.ts";
 import { requires } from "./_requires.ts";
+import { serve, VirtualBackend } from "../server.ts";
+import { VirtualBus, VirtualNetwork } from "../virtual_bus.ts";
 
 const LOGGER = new URL("../cli/logger.ts", import.meta.url).pathname;
 
@@ -428,6 +431,45 @@ Deno.test("-s counts each frame's text: a file rotates within one frame of the l
       }
       assertEquals(frames.map((f) => f.arbitrationId), Array.from({ length: count }, (_, i) => i));
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--reconnect keeps recording into the same file across a server restart", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/trace.log`;
+    const first = await startServer();
+    const port = first.server.addr.port;
+    const logger = runLogger(["-i", "remote", "-c", first.url, "-f", path, "--reconnect"]);
+    await first.clients(1);
+    const before = first.peer();
+    await before.send(FRAMES[0]);
+    await before.send(FRAMES[1]);
+    await waitFor(() => shownCount(logger.err.text()) >= 2, "the frames before the restart");
+    await before.close();
+    await first.server.close();
+    await waitFor(() => logger.err.text().includes("; reconnecting"), "the logger to notice");
+
+    const network = new VirtualNetwork();
+    await using second = await serve({
+      port,
+      backend: new VirtualBackend(["0"], network),
+    });
+    await waitFor(() => network.channelSize("0") >= 1, "the logger to reconnect", 10_000);
+    await using after = VirtualBus.open({ channel: "0", network });
+    await after.send(FRAMES[2]);
+    await after.send(FRAMES[3]);
+    await stopAll([logger], 4);
+    const text = logger.err.text();
+    assert(text.includes("Disconnected (") && text.includes(`Reconnected to `), text);
+    assert(text.includes("Recorded 4 frames"), text);
+    assertEquals(
+      (await Array.fromAsync(readLogFile(path))).map((f) => shape(f)),
+      FRAMES.slice(0, 4).map((f) => shape(f)),
+    );
+    assertEquals(second.url, first.url);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
