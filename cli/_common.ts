@@ -50,7 +50,8 @@ export const BUS_USAGE =
       --fd                CAN FD
       --data_bitrate BPS  CAN FD data phase bit rate
       --context NAME      config file section [NAME] and CAN_*_NAME variables
-      --KEY=VALUE         any other option of the interface (--receive_own_messages=True)`;
+      --KEY=VALUE         any other option of the interface (--receive_own_messages=True)
+A wss:// server with a certificate from a private CA: DENO_CERT=ca.pem before the command.`;
 
 /** A usage error: the tool prints it with a hint and exits with 2. */
 export class UsageError extends Error {
@@ -125,6 +126,9 @@ export function expandFilters(args: readonly string[]): string[] {
   return out;
 }
 
+// Certificate flags people try; as --KEY=VALUE they would go to the server as config keys.
+const CA_FLAG = /^--(ca|ca[_-]?file|ca[_-]certs?|ssl[_-]context)(=|$)/;
+
 /** Parses the tool's arguments; a bad flag becomes a {@linkcode UsageError}. */
 export function parse<
   T extends Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>,
@@ -133,6 +137,13 @@ export function parse<
   options: T,
   allowPositionals: boolean,
 ) {
+  const ca = args.find((arg) => CA_FLAG.test(arg));
+  if (ca !== undefined) {
+    throw new UsageError(
+      `${ca.split("=")[0]}: the tools trust a private CA for wss:// through the ` +
+        `environment: DENO_CERT=ca.pem deno task ... (or deno run ...)`,
+    );
+  }
   const split = splitExtraArgs("filter" in options ? expandFilters(args) : args, options);
   try {
     const parsed = parseArgs({

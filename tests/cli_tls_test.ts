@@ -1,0 +1,134 @@
+// The tools against a wss:// server whose certificate comes from a private
+// CA (a throw-away one made by openssl): they trust it through DENO_CERT,
+// refuse it without, and point certificate flags (--ca_file=...) at
+// DENO_CERT instead of passing them to the server as config keys.
+import { main as dump } from "../cli/dump.ts";
+import { main as logger } from "../cli/logger.ts";
+import { main as player } from "../cli/player.ts";
+import { main as send } from "../cli/send.ts";
+import { serve, VirtualBackend } from "../server.ts";
+import { VirtualBus, VirtualNetwork } from "../virtual_bus.ts";
+import { assert, assertEquals } from "./_assert.ts";
+import { capture, denoEnv } from "./_cli.ts";
+import { requires } from "./_requires.ts";
+
+const SEND = new URL("../cli/send.ts", import.meta.url).pathname;
+
+async function openssl(dir: string, ...args: string[]): Promise<void> {
+  const out = await new Deno.Command("openssl", { args, cwd: dir, stdout: "null", stderr: "piped" })
+    .output();
+  if (!out.success) throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(out.stderr)}`);
+}
+
+/** A CA (ca.pem) and a certificate for 127.0.0.1 it signed (server.pem, server.key), for a day. */
+async function makePki(dir: string): Promise<{ cert: string; key: string }> {
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  const day = ["-days", "1"];
+  await openssl(
+    dir,
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    ...day,
+    "-subj",
+    "/CN=test CA",
+  );
+  await openssl(
+    dir,
+    "req",
+    ...ec,
+    "-keyout",
+    "server.key",
+    "-out",
+    "server.csr",
+    "-subj",
+    "/CN=server",
+  );
+  await Deno.writeTextFile(
+    `${dir}/server.ext`,
+    "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+  );
+  await openssl(
+    dir,
+    ...[
+      "x509",
+      "-req",
+      "-in",
+      "server.csr",
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+    ],
+    ...["-out", "server.pem", ...day, "-extfile", "server.ext"],
+  );
+  return {
+    cert: await Deno.readTextFile(`${dir}/server.pem`),
+    key: await Deno.readTextFile(`${dir}/server.key`),
+  };
+}
+
+Deno.test({
+  name: "a tool trusts a private CA through DENO_CERT, and refuses the server without it",
+  ...requires("openssl"),
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "canremote-cli-tls-" });
+    try {
+      const network = new VirtualNetwork();
+      await using server = await serve({
+        port: 0,
+        backend: new VirtualBackend(["0"], network),
+        ...await makePki(dir),
+      });
+      assert(server.url.startsWith("wss://127.0.0.1:"), server.url);
+      await using peer = VirtualBus.open({ channel: "0", network });
+      const run = (env: Record<string, string>) =>
+        new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", SEND, "-i", "remote", "-c", server.url, "123#CAFE"],
+          env: { ...denoEnv(dir), ...env },
+          stdout: "null",
+          stderr: "piped",
+        }).output();
+      const refused = await run({});
+      const why = new TextDecoder().decode(refused.stderr);
+      assertEquals(refused.code, 1, why);
+      assert(why.startsWith("send: ") && why.includes("certificate"), why);
+
+      const trusted = await run({ DENO_CERT: `${dir}/ca.pem` });
+      assertEquals(trusted.code, 0, new TextDecoder().decode(trusted.stderr));
+      const frame = await peer.receive({ signal: AbortSignal.timeout(2000) });
+      assertEquals([frame.arbitrationId, [...frame.data]], [0x123, [0xca, 0xfe]]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("certificate flags point at DENO_CERT instead of going to the server", async () => {
+  const tools = [["send", send, ["123#01"]], ["dump", dump, []], ["logger", logger, []], [
+    "player",
+    player,
+    ["x.log"],
+  ]] as const;
+  for (const [name, main, rest] of tools) {
+    for (const flag of ["--ca_file=ca.pem", "--ca=ca.pem", "--ca"]) {
+      const err = capture();
+      const code = await main(["-i", "remote", "-c", "wss://127.0.0.1:1/", flag, ...rest], {
+        stderr: err.stream,
+        env: {},
+        configPath: [],
+      });
+      assertEquals(code, 2, `${name} ${flag}`);
+      const text = err.text();
+      assert(
+        text.startsWith(`${name}: ${flag.split("=")[0]}: `) && text.includes("DENO_CERT=ca.pem"),
+        text,
+      );
+    }
+  }
+});
