@@ -63,6 +63,11 @@ export interface CreateBusOptions extends BusOptions {
   protocol?: "binary" | "json";
   /** remote: bytes held unsent before `send()` waits. */
   maxBufferedAmount?: number;
+  /**
+   * remote: the `Deno.HttpClient` to connect with, e.g. one that trusts a
+   * private CA (`Deno.createHttpClient({ caCerts: [pem] })`); the caller closes it.
+   */
+  httpClient?: Deno.HttpClient;
   /** virtual: the network to join. */
   network?: VirtualNetwork;
   /** Frames kept for a reader that falls behind. */
@@ -260,6 +265,7 @@ export async function createBus(options: CreateBusOptions = {}): Promise<AnyBus>
       protocol: options.protocol,
       maxBufferedAmount: options.maxBufferedAmount,
       queueLimit: options.queueLimit,
+      httpClient: options.httpClient,
     });
   }
   const known = KEYS[name];

@@ -38,6 +38,7 @@ export const BUS_OPTIONS = {
   data_bitrate: { type: "string" },
   "data-bitrate": { type: "string" },
   context: { type: "string" },
+  ca: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -50,8 +51,9 @@ export const BUS_USAGE =
       --fd                CAN FD
       --data_bitrate BPS  CAN FD data phase bit rate
       --context NAME      config file section [NAME] and CAN_*_NAME variables
-      --KEY=VALUE         any other option of the interface (--receive_own_messages=True)
-A wss:// server with a certificate from a private CA: DENO_CERT=ca.pem before the command.`;
+      --ca FILE           remote: trust this CA's certificate (PEM) for a wss:// server
+                          besides the system's (or DENO_CERT=FILE for the whole process)
+      --KEY=VALUE         any other option of the interface (--receive_own_messages=True)`;
 
 /** A usage error: the tool prints it with a hint and exits with 2. */
 export class UsageError extends Error {
@@ -127,7 +129,7 @@ export function expandFilters(args: readonly string[]): string[] {
 }
 
 // Certificate flags people try; as --KEY=VALUE they would go to the server as config keys.
-const CA_FLAG = /^--(ca|ca[_-]?file|ca[_-]certs?|ssl[_-]context)(=|$)/;
+const CA_FLAG = /^--(ca[_-]?file|ca[_-]certs?|ssl[_-]context)(=|$)/;
 
 /** Parses the tool's arguments; a bad flag becomes a {@linkcode UsageError}. */
 export function parse<
@@ -140,8 +142,8 @@ export function parse<
   const ca = args.find((arg) => CA_FLAG.test(arg));
   if (ca !== undefined) {
     throw new UsageError(
-      `${ca.split("=")[0]}: the tools trust a private CA for wss:// through the ` +
-        `environment: DENO_CERT=ca.pem deno task ... (or deno run ...)`,
+      `${ca.split("=")[0]}: the tools trust a private CA for wss:// with --ca FILE ` +
+        `(or DENO_CERT=FILE in the environment)`,
     );
   }
   const split = splitExtraArgs("filter" in options ? expandFilters(args) : args, options);
@@ -222,7 +224,8 @@ export function openBus(
   more: { canFilters?: CanFilter[]; signal?: AbortSignal; reconnect?: boolean } = {},
 ): Promise<AnyBus> {
   const dataBitrate = values.data_bitrate ?? values["data-bitrate"];
-  return createBus({
+  const httpClient = values.ca === undefined ? undefined : caClient(values.ca as string);
+  const opening = createBus({
     interface: values.interface as string | undefined,
     channel: values.channel as string | undefined,
     bitrate: integerFlag("bitrate", values.bitrate as string | undefined),
@@ -236,7 +239,33 @@ export function openBus(
     network: io.network,
     signal: more.signal,
     reconnect: more.reconnect,
+    httpClient,
   });
+  if (!httpClient) return opening;
+  return opening.then((bus) => {
+    // The HTTP client lives as long as the bus: closed once the bus is.
+    const close = bus.close.bind(bus);
+    let closing: Promise<void> | undefined;
+    bus.close = () => closing ??= close().finally(() => httpClient.close());
+    return bus;
+  }, (error) => {
+    httpClient.close();
+    throw error;
+  });
+}
+
+// An HTTP client that trusts the CA in `path` besides the system's roots.
+function caClient(path: string): Deno.HttpClient {
+  let pem: string;
+  try {
+    pem = Deno.readTextFileSync(path);
+  } catch (error) {
+    throw new UsageError(`--ca ${JSON.stringify(path)}: ${(error as Error).message}`);
+  }
+  if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new UsageError(`--ca ${JSON.stringify(path)} holds no PEM certificate`);
+  }
+  return Deno.createHttpClient({ caCerts: [pem] });
 }
 
 /** Text output over a byte stream, waiting when the reader is slow. */
