@@ -20,6 +20,8 @@ export class CanError extends Error {
   /** Machine-readable reason. */
   readonly code: string;
   /**
+   * Creates a CAN-layer error with its machine-readable reason.
+   *
    * @param code Machine-readable reason.
    * @param message Human-readable text that quotes the offending value.
    * @param options Standard error options (`cause`).
@@ -43,6 +45,8 @@ export class CanError extends Error {
  */
 export class BusClosedError extends Error {
   /**
+   * Creates the error for an operation on a closed bus.
+   *
    * @param message What was closed.
    * @param options Standard error options (`cause`, such as a {@linkcode RemoteError}).
    */
@@ -67,6 +71,8 @@ export class RemoteError extends Error {
   /** WebSocket close code, when the error is a close. */
   readonly code?: number;
   /**
+   * Creates an error the remote side reported, with the close code for a close.
+   *
    * @param message The server's text.
    * @param options `code` for a close, plus standard error options.
    */

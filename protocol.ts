@@ -66,33 +66,56 @@ export const BINARY_BATCH_TYPE = 0x80;
 /**
  * WebSocket close codes the server uses. 1000-1015 are RFC 6455 section 7.4.1;
  * 4000-4999 are private-use codes of canremote.
+ *
+ * @example Telling a refused token from a server restart
+ * ```ts
+ * import { CloseCode } from "./protocol.ts";
+ * import { RemoteError } from "./errors.ts";
+ * const error = new RemoteError("Missing or wrong access token", { code: 4401 });
+ * const advice = error.code === CloseCode.UNAUTHORIZED ? "check the token" : "try again";
+ * if (advice !== "check the token") throw new Error(advice);
+ * ```
  */
-export const CloseCode = Object.freeze({
+export const CloseCode: {
   /** Normal closure. */
-  NORMAL: 1000,
+  readonly NORMAL: 1000;
   /** The server shuts down. */
-  GOING_AWAY: 1001,
+  readonly GOING_AWAY: 1001;
   /** The first frame was not a `bus_request`, or the framing was wrong. */
-  PROTOCOL_ERROR: 1002,
+  readonly PROTOCOL_ERROR: 1002;
   /** Text that is not UTF-8 or not JSON. */
-  INVALID_PAYLOAD: 1007,
+  readonly INVALID_PAYLOAD: 1007;
   /** Refused by policy (origin, role). */
-  POLICY_VIOLATION: 1008,
+  readonly POLICY_VIOLATION: 1008;
   /** A WebSocket message larger than the server's limit. */
-  MESSAGE_TOO_BIG: 1009,
+  readonly MESSAGE_TOO_BIG: 1009;
   /** The server failed unexpectedly. */
-  INTERNAL_ERROR: 1011,
+  readonly INTERNAL_ERROR: 1011;
   /** The server is at its client limit. */
-  TRY_AGAIN_LATER: 1013,
+  readonly TRY_AGAIN_LATER: 1013;
   /** The `bus_request` config was refused (bad key value, other interface or channel). */
-  BAD_CONFIG: 4400,
+  readonly BAD_CONFIG: 4400;
   /** Missing or wrong access token. */
-  UNAUTHORIZED: 4401,
+  readonly UNAUTHORIZED: 4401;
   /** The token does not allow this channel. */
-  FORBIDDEN: 4403,
+  readonly FORBIDDEN: 4403;
   /** No `bus_request` arrived in time. */
-  REQUEST_TIMEOUT: 4408,
+  readonly REQUEST_TIMEOUT: 4408;
   /** The bus failed or went away (e.g. the interface was removed). */
+  readonly BUS_ERROR: 4500;
+} = Object.freeze({
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  PROTOCOL_ERROR: 1002,
+  INVALID_PAYLOAD: 1007,
+  POLICY_VIOLATION: 1008,
+  MESSAGE_TOO_BIG: 1009,
+  INTERNAL_ERROR: 1011,
+  TRY_AGAIN_LATER: 1013,
+  BAD_CONFIG: 4400,
+  UNAUTHORIZED: 4401,
+  FORBIDDEN: 4403,
+  REQUEST_TIMEOUT: 4408,
   BUS_ERROR: 4500,
 });
 
