@@ -63,18 +63,25 @@ export const MAX_DATA_LENGTH = 64;
  * if (bytes[14] !== flags) throw new Error();
  * ```
  */
-export const BinaryFlag = Object.freeze({
+export const BinaryFlag: {
   /** 29-bit identifier. */
-  EXTENDED_ID: 0x01,
+  readonly EXTENDED_ID: 0x01;
   /** Remote transmission request. */
-  REMOTE_FRAME: 0x02,
+  readonly REMOTE_FRAME: 0x02;
   /** Error frame. */
-  ERROR_FRAME: 0x04,
+  readonly ERROR_FRAME: 0x04;
   /** CAN FD frame. */
-  FD: 0x08,
+  readonly FD: 0x08;
   /** CAN FD bit rate switch. */
-  BITRATE_SWITCH: 0x10,
+  readonly BITRATE_SWITCH: 0x10;
   /** CAN FD error state indicator. */
+  readonly ERROR_STATE_INDICATOR: 0x20;
+} = Object.freeze({
+  EXTENDED_ID: 0x01,
+  REMOTE_FRAME: 0x02,
+  ERROR_FRAME: 0x04,
+  FD: 0x08,
+  BITRATE_SWITCH: 0x10,
   ERROR_STATE_INDICATOR: 0x20,
 });
 

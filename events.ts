@@ -91,6 +91,8 @@ export class UnknownEventTypeError extends RangeError {
   /** The unknown JSON `type` string, or the binary type byte. */
   readonly eventType: string | number;
   /**
+   * Creates the error for an event type the codecs do not know.
+   *
    * @param eventType The unknown JSON `type` string or binary type byte.
    * @param options Standard error options (`cause`).
    */
