@@ -58,19 +58,25 @@ export type { DroppedDetail, RemoteBusEventMap } from "./_remote_events.ts";
  * received have been handed out.
  *
  * @example Sending, receiving and a periodic task
- * ```ts ignore
+ * ```ts
  * import { RemoteBus } from "./client.ts";
  * import { createFrame } from "./frame.ts";
- * await using bus = await RemoteBus.connect("ws://localhost:54701/", {
- *   receiveOwnMessages: true,
- *   reconnect: true,
+ * // A server to talk to; yours runs elsewhere: ws://canbox.lab:54701/
+ * import { serve } from "./server.ts";
+ * await using server = await serve({ port: 0 });
+ *
+ * await using bus = await RemoteBus.connect(server.url, {
+ *   receiveOwnMessages: true, // the server echoes our frames back
+ *   reconnect: true, // survive a server restart
  * });
- * bus.addEventListener("statechange", (e) => console.log(e.detail.state));
+ * const states: string[] = [];
+ * bus.addEventListener("statechange", (e) => states.push(e.detail.state));
  * await bus.send(createFrame({ arbitrationId: 0x123, isExtendedId: false, data: [1, 2] }));
  * const task = bus.sendPeriodic(createFrame({ arbitrationId: 0x100, data: [0] }), 0.1);
+ * const ids = new Set<number>();
  * for await (const frame of bus) {
- *   console.log(frame.arbitrationId.toString(16), frame.data);
- *   if (frame.arbitrationId === 0x123) break;
+ *   ids.add(frame.arbitrationId); // frame.data, frame.timestamp, ...
+ *   if (ids.has(0x123) && ids.has(0x100)) break;
  * }
  * task.stop();
  * ```
@@ -112,8 +118,10 @@ export class RemoteBus extends EventTarget implements Bus {
    *
    * @param url The server, e.g. `"ws://localhost:54701/"` (a path names the channel on canremote).
    * @param options Bus options, protocol, timeout, reconnection: {@linkcode RemoteBusOptions}.
-   * @returns The open bus; its `channelInfo` is `"<server's channel_info> on <url>"`, as python-can-remote's client has it.
-   * @throws {TypeError} / {RangeError} For bad options, and `SyntaxError` for a URL WebSocket refuses.
+   * @returns The open bus; its `channelInfo` is `"<server's channel_info> on <url>"`, as
+   *   python-can-remote's client has it.
+   * @throws {TypeError} / {RangeError} For bad options, and `SyntaxError` for a URL WebSocket
+   *   refuses.
    * @throws {RemoteError} When the server answers with an `error` event (no `code`), selects a
    *   subprotocol that was not offered (no `code`), or closes the connection before answering
    *   (`code` is the close code; 1006 when the connection failed or dropped without a close frame).
@@ -126,16 +134,21 @@ export class RemoteBus extends EventTarget implements Bus {
    * const error = await RemoteBus.connect("ws://127.0.0.1:1/").catch((e) => e);
    * if (!(error instanceof RemoteError)) throw error;
    * ```
-   * @example Options with python-can's meaning
-   * ```ts ignore
+   * @example Channel vcan0 of a server, with options of python-can's meaning
+   * ```ts
    * import { RemoteBus } from "./client.ts";
-   * const bus = await RemoteBus.connect("ws://localhost:54701/vcan0", {
+   * // A server to talk to; yours runs elsewhere: ws://canbox.lab:54701/vcan0
+   * import { serve } from "./server.ts";
+   * await using server = await serve({ port: 0, channels: ["vcan0"] });
+   *
+   * const bus = await RemoteBus.connect(new URL("/vcan0", server.url), {
    *   bitrate: 500000,
    *   receiveOwnMessages: true,
    *   canFilters: [{ canId: 0x100, canMask: 0x700, extended: false }],
    *   signal: AbortSignal.timeout(3000),
    * });
-   * console.log(bus.channelInfo); // "vcan0 on ws://localhost:54701/vcan0"
+   * // "virtual channel vcan0 on ws://127.0.0.1:<port>/vcan0"
+   * if (!bus.channelInfo.startsWith("virtual channel vcan0 on ws://")) throw new Error();
    * await bus.close();
    * ```
    */
@@ -181,8 +194,25 @@ export class RemoteBus extends EventTarget implements Bus {
    * out in call order.
    *
    * @param frame The frame.
+   * @returns A promise that resolves once the frame is handed to the WebSocket;
+   *   the server reports a refusal (read-only token, id not allowed) later, as an
+   *   `error` event.
    * @throws {TypeError} / {RangeError} For an invalid frame; nothing is sent.
    * @throws {BusClosedError} When the bus is closed, or closes while waiting.
+   * @example
+   * ```ts
+   * import { RemoteBus } from "./client.ts";
+   * import { createFrame } from "./frame.ts";
+   * // A server to talk to; yours runs elsewhere: ws://canbox.lab:54701/
+   * import { serve } from "./server.ts";
+   * await using server = await serve({ port: 0 });
+   *
+   * await using bus = await RemoteBus.connect(server.url);
+   * await bus.send(createFrame({ arbitrationId: 0x7df, isExtendedId: false, data: [2, 1, 0x0d] }));
+   * const error = await bus.send(createFrame({ arbitrationId: 0x800, isExtendedId: false }))
+   *   .catch((e) => e);
+   * if (!(error instanceof RangeError)) throw new Error("0x800 is not an 11-bit id");
+   * ```
    */
   async send(frame: CanFrame): Promise<void> {
     if (this.closed) throw this.#closedError();
@@ -223,6 +253,20 @@ export class RemoteBus extends EventTarget implements Bus {
    * @returns The frame.
    * @throws {RemoteError} When the server reported an `error` event; the next call waits again.
    * @throws {BusClosedError} When the bus is closed, or closes while waiting.
+   * @example One client hears another
+   * ```ts
+   * import { RemoteBus } from "./client.ts";
+   * import { createFrame } from "./frame.ts";
+   * // A server to talk to; yours runs elsewhere: ws://canbox.lab:54701/
+   * import { serve } from "./server.ts";
+   * await using server = await serve({ port: 0 });
+   *
+   * await using listener = await RemoteBus.connect(server.url);
+   * await using sender = await RemoteBus.connect(server.url);
+   * await sender.send(createFrame({ arbitrationId: 0x123, isExtendedId: false, data: [0xff] }));
+   * const frame = await listener.receive({ signal: AbortSignal.timeout(2000) });
+   * if (frame.arbitrationId !== 0x123 || frame.data[0] !== 0xff) throw new Error();
+   * ```
    */
   receive(options: ReceiveOptions = {}): Promise<CanFrame> {
     return this.#queue.receive(options.signal);
@@ -253,6 +297,23 @@ export class RemoteBus extends EventTarget implements Bus {
    * @returns The task.
    * @throws {TypeError} / {RangeError} For an invalid frame, period or duration.
    * @throws {BusClosedError} When the bus is closed.
+   * @example A heartbeat every 10 ms, then a new payload
+   * ```ts
+   * import { RemoteBus } from "./client.ts";
+   * import { createFrame } from "./frame.ts";
+   * // A server to talk to; yours runs elsewhere: ws://canbox.lab:54701/
+   * import { serve } from "./server.ts";
+   * await using server = await serve({ port: 0 });
+   *
+   * await using listener = await RemoteBus.connect(server.url);
+   * await using bus = await RemoteBus.connect(server.url);
+   * const heartbeat = createFrame({ arbitrationId: 0x700, isExtendedId: false });
+   * const task = bus.sendPeriodic(heartbeat, 0.01);
+   * await listener.receive({ signal: AbortSignal.timeout(2000) });
+   * task.modify(createFrame({ arbitrationId: 0x700, isExtendedId: false, data: [5] }));
+   * task.stop();
+   * if (!task.stopped) throw new Error();
+   * ```
    */
   sendPeriodic(frame: CanFrame, period: number, options: PeriodicOptions = {}): PeriodicTask {
     if (this.closed) throw this.#closedError();
@@ -267,8 +328,26 @@ export class RemoteBus extends EventTarget implements Bus {
    * those of the `bus_request` until the next (re)connection, which sends the
    * current ones.
    *
-   * @param filters `{canId, canMask, extended?}` filters; `null`, `undefined` or `[]` passes everything.
+   * @param filters `{canId, canMask, extended?}` filters; `null`, `undefined` or `[]`
+   *   passes everything.
    * @throws {TypeError} / {RangeError} For malformed filters.
+   * @example Only OBD-II answers (0x7E8-0x7EF)
+   * ```ts
+   * import { RemoteBus } from "./client.ts";
+   * import { createFrame } from "./frame.ts";
+   * // A server to talk to; yours runs elsewhere: ws://canbox.lab:54701/
+   * import { serve } from "./server.ts";
+   * await using server = await serve({ port: 0 });
+   *
+   * await using bus = await RemoteBus.connect(server.url);
+   * await using other = await RemoteBus.connect(server.url);
+   * bus.setFilters([{ canId: 0x7e8, canMask: 0x7f8, extended: false }]);
+   * await other.send(createFrame({ arbitrationId: 0x100, isExtendedId: false }));
+   * const speed = [3, 0x41, 0x0d, 50]; // 50 km/h
+   * await other.send(createFrame({ arbitrationId: 0x7e8, isExtendedId: false, data: speed }));
+   * const frame = await bus.receive({ signal: AbortSignal.timeout(2000) });
+   * if (frame.arbitrationId !== 0x7e8) throw new Error();
+   * ```
    */
   setFilters(filters?: CanFilter[] | null): void {
     const checked = checkFilters(filters);
@@ -285,6 +364,22 @@ export class RemoteBus extends EventTarget implements Bus {
    * before its close frame (refusals of frames sent before `close()`) are
    * still dispatched as `"error"` events, so a caller that listens knows
    * whether everything it sent was accepted. Calling it again does nothing more.
+   *
+   * @returns A promise that resolves once the connection is closed.
+   * @example
+   * ```ts
+   * import { RemoteBus } from "./client.ts";
+   * import { BusClosedError } from "./errors.ts";
+   * // A server to talk to; yours runs elsewhere: ws://canbox.lab:54701/
+   * import { serve } from "./server.ts";
+   * await using server = await serve({ port: 0 });
+   *
+   * const bus = await RemoteBus.connect(server.url);
+   * const waiting = bus.receive();
+   * await bus.close();
+   * const error = await waiting.catch((e) => e);
+   * if (!(error instanceof BusClosedError) || bus.state !== "closed") throw new Error();
+   * ```
    */
   close(): Promise<void> {
     return this.#closing ??= this.#shutdown();
