@@ -145,7 +145,8 @@ export function matchesFilters(frame: CanFrame, filters?: readonly CanFilter[] |
  * @param filters Filters to check.
  * @returns The same filters, or `null` for none.
  * @throws {TypeError} When the list or an entry has the wrong shape.
- * @throws {RangeError} When an id or mask is not a 32-bit unsigned integer.
+ * @throws {RangeError} When an id or mask is not a 32-bit unsigned integer,
+ * or there are more than {@linkcode MAX_FILTERS}.
  * @example
  * ```ts
  * import { checkFilters } from "./bus.ts";
@@ -155,19 +156,34 @@ export function matchesFilters(frame: CanFrame, filters?: readonly CanFilter[] |
 export function checkFilters(filters: unknown): CanFilter[] | null {
   if (filters === null || filters === undefined) return null;
   if (!Array.isArray(filters)) throw new TypeError("can_filters must be a list of filters");
+  if (filters.length > MAX_FILTERS) {
+    throw new RangeError(`At most ${MAX_FILTERS} filters, got ${filters.length}`);
+  }
   for (const [i, filter] of filters.entries()) {
     if (filter === null || typeof filter !== "object") {
-      throw new TypeError(`Filter ${i} must be an object, got ${JSON.stringify(filter)}`);
+      throw new TypeError(`Filter ${i} must be an object, got ${show(filter)}`);
     }
     for (const key of ["canId", "canMask"] as const) {
       const value = filter[key];
       if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
-        throw new RangeError(`Filter ${i}: ${key} must be an integer 0-0xFFFFFFFF, got ${value}`);
+        throw new RangeError(
+          `Filter ${i}: ${key} must be an integer 0-0xFFFFFFFF, got ${show(value)}`,
+        );
       }
     }
     if (filter.extended !== undefined && typeof filter.extended !== "boolean") {
-      throw new TypeError(`Filter ${i}: extended must be a boolean, got ${filter.extended}`);
+      throw new TypeError(`Filter ${i}: extended must be a boolean, got ${show(filter.extended)}`);
     }
   }
   return filters.length === 0 ? null : filters;
+}
+
+/**
+ * The most filters one bus takes: Linux's `CAN_RAW_FILTER_MAX`
+ * (include/uapi/linux/can/raw.h), so every backend refuses the same lists.
+ */
+export const MAX_FILTERS = 512;
+
+function show(value: unknown): string {
+  return value === undefined ? "undefined" : JSON.stringify(value) ?? String(value);
 }

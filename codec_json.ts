@@ -14,7 +14,7 @@
 import { checkEncodable, MAX_DATA_LENGTH } from "./codec_binary.ts";
 import { type CanEvent, UnknownEventTypeError } from "./events.ts";
 import type { CanFrame } from "./frame.ts";
-import { type CanFilter, checkFilters } from "./bus.ts";
+import { type CanFilter, checkFilters, MAX_FILTERS } from "./bus.ts";
 import { EVENT_TYPES } from "./protocol.ts";
 import { filtersToJson } from "./_filters_json.ts";
 
@@ -613,8 +613,20 @@ export function filtersFromJson(
   if (!Array.isArray(payload)) {
     throw new TypeError(`${what} must be a list or null, got ${show(payload)}`);
   }
+  if (payload.length > MAX_FILTERS) {
+    throw new RangeError(`${what} has ${payload.length} filters; at most ${MAX_FILTERS}`);
+  }
   return checkFilters(payload.map((item, i) => {
     const fields = asObject(item, `Filter ${i}`);
+    // The wire's names in the messages: checkFilters speaks camelCase.
+    for (const key of ["can_id", "can_mask"]) {
+      const value = fields[key];
+      if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 0xffffffff) {
+        throw new RangeError(
+          `Filter ${i}: ${key} must be an integer 0-0xFFFFFFFF, got ${show(value)}`,
+        );
+      }
+    }
     const filter: Record<string, unknown> = { canId: fields.can_id, canMask: fields.can_mask };
     if (fields.extended !== undefined && fields.extended !== null) {
       filter.extended = fields.extended;

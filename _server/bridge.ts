@@ -1,7 +1,7 @@
 // The request handler of a canremote server, independent of any socket:
 // tests call fetch() with a Request, server.ts puts it behind Deno.serve.
 import { getLogger, type Logger } from "@logtape/logtape";
-import { CloseCode } from "../protocol.ts";
+import { CloseCode, truncateCloseReason } from "../protocol.ts";
 import { ASSETS } from "../web/assets.ts";
 import type { Backend } from "./backend.ts";
 import {
@@ -304,7 +304,7 @@ export class CanBridge {
         reason: logText(reason),
       });
       socket.onerror = () => {};
-      socket.onopen = () => socket.close(code, reason);
+      socket.onopen = () => socket.close(code, truncateCloseReason(reason));
       return response;
     }
     const id = this.#nextId++;

@@ -206,11 +206,17 @@ export class Session {
   close(code: number, reason: string): void {
     if (this.#socket.readyState <= WebSocket.OPEN) {
       this.#forwarder.flush(); // frames held for a batch go out before the close
-      try {
-        this.#socket.close(code, truncateCloseReason(reason));
-      } catch {
-        // already closing
-      }
+      const socket = this.#socket;
+      const text = truncateCloseReason(reason);
+      // Deno 2.9 writes no close frame when close() is called while it hands
+      // out one of several messages that arrived together; a task later it does.
+      setTimeout(() => {
+        try {
+          socket.close(code, text);
+        } catch {
+          // already closing
+        }
+      }, 0);
     }
     this.#release();
   }
@@ -265,7 +271,13 @@ export class Session {
   }
 
   #onMessage(data: string | ArrayBuffer): void {
-    const size = typeof data === "string" ? data.length : data.byteLength;
+    // The limits count bytes; a text is at most 3 UTF-8 bytes per UTF-16 unit,
+    // so a short one needs no counting (the hot path).
+    const size = typeof data !== "string"
+      ? data.byteLength
+      : data.length * 3 <= this.#limits.maxMessageSize && this.#state === "open"
+      ? data.length
+      : utf8Length(data);
     if (size > this.#limits.maxMessageSize) {
       return this.close(
         CloseCode.MESSAGE_TOO_BIG,
@@ -289,7 +301,18 @@ export class Session {
         this.#inbox.push(data);
         return;
       case "open":
-        return this.#handle(data);
+        try {
+          return this.#handle(data);
+        } catch (error) {
+          // A bug of ours or a backend's must cost this message, not the server.
+          this.#log.error("Client {id}: handling a message failed: {error}", {
+            id: this.id,
+            error,
+          });
+          return this.#sendError(
+            `The server could not handle the message: ${(error as Error)?.message ?? error}`,
+          );
+        }
     }
   }
 
@@ -431,7 +454,12 @@ export class Session {
       case "periodic_stop":
         return this.#tasks.stop(event.arbitrationId);
       case "set_filters":
-        return this.#bus!.setFilters(event.filters);
+        try {
+          return this.#bus!.setFilters(event.filters);
+        } catch (error) {
+          // e.g. a kernel that refuses the filter list: the old filters stay
+          return this.#sendError(`Cannot set the filters: ${(error as Error).message}`);
+        }
       case "bus_request":
         return this.#sendError(
           "The bus is already open; bus_request is only for the first message",
@@ -448,4 +476,22 @@ export class Session {
         return this.#sendError(`A client cannot send ${event.type} events`);
     }
   }
+}
+
+// A text's size in UTF-8 bytes (a lone surrogate counts 3, as its U+FFFD would).
+function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 2; // the pair's two units make one 4-byte character
+        i++;
+      } else bytes += 2;
+    } else bytes += 2;
+  }
+  return bytes;
 }

@@ -117,7 +117,7 @@ Deno.test("bus_request config: refusals close with 4400 and a clear reason; unkn
     [{ channel: "7" }, 'channel "7"'],
     [{ bitrate: "fast" }, 'bitrate must be a positive integer, got "fast"'],
     [{ receive_own_messages: "yes" }, "receive_own_messages must be true or false"],
-    [{ can_filters: [{ can_id: -1, can_mask: 0x7ff }] }, "canId must be an integer"],
+    [{ can_filters: [{ can_id: -1, can_mask: 0x7ff }] }, "can_id must be an integer"],
   ];
   for (const [config, reason] of cases) {
     await t.step(JSON.stringify(config), async () => {
