@@ -29,6 +29,18 @@ export { VirtualBackend } from "./_server/backend.ts";
 export type { IdRange, Limits } from "./_server/limits.ts";
 export { DEFAULT_LIMITS, parseIdRange } from "./_server/limits.ts";
 export type { Role, TokenEntry } from "./_server/auth.ts";
+// The bus types Backend and VirtualBackend use; the classes that implement
+// them live in @canremote/client.
+export type {
+  Bus,
+  BusOptions,
+  CanFilter,
+  PeriodicOptions,
+  PeriodicTask,
+  ReceiveOptions,
+} from "./bus.ts";
+export type { CanFrame } from "./frame.ts";
+export type { VirtualNetwork } from "./virtual_bus.ts";
 
 /** Options of {@linkcode serve}. */
 export interface ServeOptions extends Partial<Limits> {
@@ -135,7 +147,11 @@ export interface CanServer extends AsyncDisposable {
   readonly addr: Deno.NetAddr;
   /** The backend whose buses the clients get. */
   readonly backend: Backend;
-  /** Request routing and the live sessions. */
+  /**
+   * Request routing and the live sessions, for canremote's own tests; not a
+   * stable API.
+   * @internal
+   */
   readonly bridge: CanBridge;
   /**
    * Reads `tokensFile` again and applies it: clients whose token was removed
@@ -165,11 +181,15 @@ export interface CanServer extends AsyncDisposable {
  * @example With access tokens: read-write for the operator, read-only for a dashboard
  * ```ts
  * import { serve } from "./server.ts";
+ * import { RemoteBus } from "./client.ts";
+ * import { RemoteError } from "./errors.ts";
  * await using server = await serve({
  *   port: 0,
  *   tokens: ["operator-3c9f1e7a55", { token: "dashboard-8b2d04c1e9", role: "ro" }],
  * });
- * if (server.bridge.tokens?.size !== 2) throw new Error();
+ * await using dashboard = await RemoteBus.connect(server.url, { token: "dashboard-8b2d04c1e9" });
+ * const refused = await RemoteBus.connect(server.url).catch((e) => e);
+ * if (!(refused instanceof RemoteError) || refused.code !== 4401) throw refused;
  * ```
  */
 export async function serve(options: ServeOptions = {}): Promise<CanServer> {
