@@ -31,6 +31,19 @@ import { SocketCanBus } from "./ffi/socketcan_bus.ts";
 import { VirtualBus, type VirtualNetwork } from "./virtual_bus.ts";
 
 export { rc } from "./config.ts";
+// The types of the buses createBus() returns, for type annotations (the
+// classes themselves are in @canremote/client and ffi/).
+export type {
+  DroppedDetail,
+  ReconnectOptions,
+  RemoteBus,
+  RemoteBusEventMap,
+  RemoteBusState,
+  StateChangeDetail,
+  TokenTransport,
+} from "./client.ts";
+export type { VirtualBus } from "./virtual_bus.ts";
+export type { SocketCanBus } from "./ffi/socketcan_bus.ts";
 
 /** A bus {@linkcode createBus} opens. */
 export type AnyBus = RemoteBus | VirtualBus | SocketCanBus;
