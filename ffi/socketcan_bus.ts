@@ -372,10 +372,18 @@ export class SocketCanBus implements Bus {
     return new BusClosedError(`The ${this.channelInfo} bus is closed`);
   }
 
+  /**
+   * Iterates over received frames until the bus closes (`for await`).
+   * @returns The iterator; it throws what `receive()` throws, except that a closed bus ends it.
+   */
   [Symbol.asyncIterator](): AsyncIterator<CanFrame> {
     return this.#queue.iterate();
   }
 
+  /**
+   * Closes the bus at the end of an `await using` block.
+   * @returns `close()`'s promise.
+   */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
