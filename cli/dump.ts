@@ -171,6 +171,16 @@ class Stamper {
  * @param args Command-line arguments, as {@linkcode USAGE} describes.
  * @param io Output streams, stop signal and configuration sources; the process's by default.
  * @returns The exit code: 0 after Ctrl-C, `-n` or `-T`, 1 on an error, 2 for bad arguments.
+ * @example The help text
+ * ```ts
+ * import { main } from "./dump.ts";
+ * let text = "";
+ * const stdout = new WritableStream<Uint8Array>({
+ *   write: (chunk) => void (text += new TextDecoder().decode(chunk)),
+ * });
+ * const code = await main(["--help"], { stdout });
+ * if (code !== 0 || !text.startsWith("Usage: dump")) throw new Error(text);
+ * ```
  */
 export function main(args: string[], io: ToolIo = {}): Promise<number> {
   return runTool("dump", io, async (stderr) => {

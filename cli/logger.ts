@@ -142,6 +142,16 @@ class Rate {
  * @param args Command-line arguments, as {@linkcode USAGE} describes.
  * @param io Output streams, stop signal and configuration sources; the process's by default.
  * @returns The exit code: 0 after a clean stop, 1 on an error, 2 for bad arguments.
+ * @example The help text
+ * ```ts
+ * import { main } from "./logger.ts";
+ * let text = "";
+ * const stdout = new WritableStream<Uint8Array>({
+ *   write: (chunk) => void (text += new TextDecoder().decode(chunk)),
+ * });
+ * const code = await main(["--help"], { stdout });
+ * if (code !== 0 || !text.startsWith("Usage: logger")) throw new Error(text);
+ * ```
  */
 export function main(args: string[], io: ToolIo = {}): Promise<number> {
   return runTool("logger", io, async (stderr) => {

@@ -120,6 +120,16 @@ const MIN_LOOP_PAUSE = 0.001;
  * @param io Output streams, stop signal and configuration sources; the process's by default.
  * @returns The exit code: 0 when every frame was sent (or Ctrl-C), 1 on an error, a
  *   skipped bad line or a frame the server refused, 2 for bad arguments.
+ * @example The help text
+ * ```ts
+ * import { main } from "./player.ts";
+ * let text = "";
+ * const stdout = new WritableStream<Uint8Array>({
+ *   write: (chunk) => void (text += new TextDecoder().decode(chunk)),
+ * });
+ * const code = await main(["--help"], { stdout });
+ * if (code !== 0 || !text.startsWith("Usage: player")) throw new Error(text);
+ * ```
  */
 export function main(args: string[], io: ToolIo = {}): Promise<number> {
   return runTool("player", io, async (stderr) => {

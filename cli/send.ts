@@ -91,6 +91,16 @@ const OPTIONS = {
  * @param io Output streams, stop signal and configuration sources; the process's by default.
  * @returns The exit code: 0 once sent, 1 on an error or when the server refused a frame or
  *   task, 2 for bad arguments or frames.
+ * @example The help text
+ * ```ts
+ * import { main } from "./send.ts";
+ * let text = "";
+ * const stdout = new WritableStream<Uint8Array>({
+ *   write: (chunk) => void (text += new TextDecoder().decode(chunk)),
+ * });
+ * const code = await main(["--help"], { stdout });
+ * if (code !== 0 || !text.startsWith("Usage: send")) throw new Error(text);
+ * ```
  */
 export function main(args: string[], io: ToolIo = {}): Promise<number> {
   return runTool("send", io, async (stderr) => {
