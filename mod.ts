@@ -1,13 +1,20 @@
 /**
  * canremote's client package: the CAN frame model, the python-can-remote wire
- * codecs and `RemoteBus`, for Deno and browsers alike.
+ * codecs and `RemoteBus`, for Deno and browsers alike. Import it as
+ * `jsr:@canremote/client`.
  *
- * @example
- * ```ts ignore
- * import { createFrame, RemoteBus } from "jsr:@canremote/client";
- * await using bus = await RemoteBus.connect("ws://127.0.0.1:54701/");
+ * @example Sending a frame and hearing it back
+ * ```ts
+ * import { createFrame, RemoteBus } from "./mod.ts";
+ * // A server to talk to; yours runs elsewhere: ws://canbox.lab:54701/
+ * import { serve } from "./server.ts";
+ * await using server = await serve({ port: 0 });
+ *
+ * await using bus = await RemoteBus.connect(server.url, { receiveOwnMessages: true });
  * await bus.send(createFrame({ arbitrationId: 0x123, isExtendedId: false, data: [1, 2, 3] }));
- * for await (const frame of bus) console.log(frame);
+ * for await (const frame of bus) {
+ *   if (frame.arbitrationId === 0x123) break; // frame.data, frame.timestamp, ...
+ * }
  * ```
  *
  * @module
