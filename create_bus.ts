@@ -31,8 +31,18 @@ import { SocketCanBus } from "./ffi/socketcan_bus.ts";
 import { VirtualBus, type VirtualNetwork } from "./virtual_bus.ts";
 
 export { rc } from "./config.ts";
-// The types of the buses createBus() returns, for type annotations (the
-// classes themselves are in @canremote/client and ffi/).
+// The types of the buses createBus() returns and of its options, for type
+// annotations (the classes themselves are in @canremote/client and ffi/).
+export type {
+  Bus,
+  BusOptions,
+  CanFilter,
+  PeriodicOptions,
+  PeriodicTask,
+  ReceiveOptions,
+} from "./bus.ts";
+export type { CanFrame } from "./frame.ts";
+export type { Environment } from "./config.ts";
 export type {
   DroppedDetail,
   ReconnectOptions,
@@ -42,7 +52,7 @@ export type {
   StateChangeDetail,
   TokenTransport,
 } from "./client.ts";
-export type { VirtualBus } from "./virtual_bus.ts";
+export type { VirtualBus, VirtualNetwork } from "./virtual_bus.ts";
 export type { SocketCanBus } from "./ffi/socketcan_bus.ts";
 
 /** A bus {@linkcode createBus} opens. */
