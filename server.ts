@@ -40,7 +40,8 @@ export type {
   ReceiveOptions,
 } from "./bus.ts";
 export type { CanFrame } from "./frame.ts";
-export type { VirtualNetwork } from "./virtual_bus.ts";
+// A value, so a local bus and a VirtualBackend can share one network (tools' `network`).
+export { VirtualBus, VirtualNetwork } from "./virtual_bus.ts";
 
 /** Options of {@linkcode serve}. */
 export interface ServeOptions extends Partial<Limits> {
