@@ -49,7 +49,8 @@ export class Refusals {
     if (this.#ignore?.test(message)) return;
     this.#count++;
     this.#first.abort();
-    if (this.#seen.has(message)) return;
+    // At most 100 different texts are printed (and remembered); the rest only count.
+    if (this.#seen.has(message) || this.#seen.size >= 100) return;
     this.#seen.add(message);
     const line = `${this.#tool}: the server refused: ${message}\n`;
     this.#printing = this.#printing.then(() => this.#stderr.write(line)).catch(() => {});
