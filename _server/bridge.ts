@@ -1,7 +1,7 @@
 // The request handler of a canremote server, independent of any socket:
 // tests call fetch() with a Request, server.ts puts it behind Deno.serve.
 import { getLogger, type Logger } from "@logtape/logtape";
-import { CloseCode, truncateCloseReason } from "../protocol.ts";
+import { CloseCode, TOKEN_PROTOCOL_PREFIX, truncateCloseReason } from "../protocol.ts";
 import { ASSETS } from "../web/assets.ts";
 import type { Backend } from "./backend.ts";
 import {
@@ -263,11 +263,17 @@ export class CanBridge {
       if (presented.via === "header") return refuse(403, reason);
       refusal = [CloseCode.FORBIDDEN, reason];
     }
-    const negotiated = negotiateProtocol(request.headers.get("sec-websocket-protocol"));
+    const offered = request.headers.get("sec-websocket-protocol");
+    const negotiated = negotiateProtocol(offered);
     if (!negotiated) {
+      // The offer, without a token entry (canremote.token.*) it may carry.
+      const shown = (offered ?? "").split(",").map((p) => p.trim())
+        .filter((p) => !p.startsWith(TOKEN_PROTOCOL_PREFIX)).join(", ");
       return text(
         400,
-        "Unsupported WebSocket subprotocol: offer can.binary+json.v1 or can.json.v1",
+        `Unsupported WebSocket subprotocol ${
+          JSON.stringify(shown.slice(0, 100))
+        }: offer can.binary+json.v1 or can.json.v1`,
       );
     }
     if (this.#closing) return text(503, "The server is shutting down");

@@ -107,7 +107,7 @@ const EXPECTED: Record<string, (recorded: Acceptance) => Outcome> = {
   // The reference's HTTP reader buffered the frame away and it timed out after
   // 5 s (PROTOCOL.md "Opening sequence" documents that loss). Deno's WebSocket
   // keeps bytes that follow the 101 head, so ours takes that bus_response, even
-  // though it came before our bus_request; PROTOCOL.md does not say so yet.
+  // though it came before our bus_request (PROTOCOL.md "Subprotocols").
   bus_response_in_same_tcp_write_as_101: () => ({
     connected: { protocol: BINARY_PROTOCOL, channelInfo: "early" },
     why: "Deno's WebSocket keeps the bytes after the 101 head; the frame is not lost",

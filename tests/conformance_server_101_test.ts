@@ -50,7 +50,7 @@ const EXPECTED: Record<string, (recorded: Recorded101) => Answer> = {
   // "Subprotocols", row `chat.v2`: HTTP 400 before upgrading.
   unknown_only: () => ({
     status: 400,
-    body: "Unsupported WebSocket subprotocol: offer can.binary+json.v1 or can.json.v1",
+    body: 'Unsupported WebSocket subprotocol "chat.v2": offer can.binary+json.v1 or can.json.v1',
     why: "PROTOCOL.md Subprotocols: an offer of nothing supported gets HTTP 400",
   }),
 };
