@@ -47,6 +47,8 @@ import {
 } from "./_common.ts";
 
 export type { ToolIo } from "./_common.ts";
+export type { Environment } from "../config.ts";
+export type { VirtualNetwork } from "../virtual_bus.ts";
 
 /** The dump tool's help text. */
 export const USAGE: string = `Usage: dump [options]

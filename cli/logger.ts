@@ -56,6 +56,8 @@ import {
 import { RotatingLog } from "./_rotating_log.ts";
 
 export type { ToolIo } from "./_common.ts";
+export type { Environment } from "../config.ts";
+export type { VirtualNetwork } from "../virtual_bus.ts";
 
 /** The logger's help text. */
 export const USAGE: string = `Usage: logger [options]

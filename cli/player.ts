@@ -45,6 +45,8 @@ import {
 import { Refusals } from "./_refusals.ts";
 
 export type { ToolIo } from "./_common.ts";
+export type { Environment } from "../config.ts";
+export type { VirtualNetwork } from "../virtual_bus.ts";
 
 /** The player's help text. */
 export const USAGE: string = `Usage: player [options] FILE

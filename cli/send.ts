@@ -44,6 +44,8 @@ import {
 import { Refusals } from "./_refusals.ts";
 
 export type { ToolIo } from "./_common.ts";
+export type { Environment } from "../config.ts";
+export type { VirtualNetwork } from "../virtual_bus.ts";
 
 // How long `-v --periodic` waits for a server's refusal before saying a task runs.
 const SETTLE_SECONDS = 0.3;
