@@ -397,6 +397,11 @@ function tick(): void {
   if (samples.length > HISTORY) samples.shift();
   setText(ui.fps, formatCount(stats.fps));
   setText(ui.load, `${(stats.load * 100).toFixed(1)} %`);
+  // Over 100 % no real bus could carry it: the bit rate set here is too low,
+  // or the frames come from the virtual bus, which has no bit rate.
+  ui.load.title = stats.load > 1
+    ? "More traffic than this bit rate can carry: check the bit rate (the virtual bus has none)"
+    : "";
   ui.loadBar.style.width = `${Math.min(100, stats.load * 100).toFixed(1)}%`;
   ui.loadBar.dataset.level = stats.load > 0.8 ? "high" : stats.load > 0.5 ? "mid" : "low";
   setText(ui.errors, formatCount(stats.errorFrames));
