@@ -1,21 +1,25 @@
-// One client connection: waits for its bus_request, checks its access token
-// if the upgrade carried none, opens its own bus instance, then relays frames
-// both ways and runs its periodic tasks, within its role and limits. The
-// paths themselves are in transmit.ts (client → bus), periodic_tasks.ts and
-// forward.ts (bus → client); a session routes events to them.
+// One client connection, from its upgrade to its close: its socket, its
+// state, and what leaves it. The stages are elsewhere: bus_request.ts waits
+// for the bus_request and opens the bus, client_events.ts routes what the
+// client sends then; transmit.ts (client → bus), periodic_tasks.ts and
+// forward.ts (bus → client) are the paths; client_access.ts holds its grant
+// and client_log.ts keeps its text and tokens in check on the way to the log.
 import type { Logger } from "@logtape/logtape";
 import type { Bus } from "../bus.ts";
 import type { CanEvent } from "../events.ts";
-import { decodeEvent, encodeEvent } from "../codec.ts";
+import { encodeEvent } from "../codec.ts";
 import { CloseCode, truncateCloseReason } from "../protocol.ts";
 import type { Backend } from "./backend.ts";
-import { parseBusConfig, redactConfig } from "./bus_config.ts";
 import type { Limits } from "./limits.ts";
-import { allowsChannel, type Grant, type Role, type TokenTable } from "./auth.ts";
+import type { Grant, Role, TokenTable } from "./auth.ts";
 import { Transmitter } from "./transmit.ts";
 import { PeriodicTasks } from "./periodic_tasks.ts";
 import { Forwarder } from "./forward.ts";
-import { LogBudget, logText } from "./log_text.ts";
+import { ClientLog } from "./client_log.ts";
+import { ClientAccess } from "./client_access.ts";
+import { BusRequest, type ClientData } from "./bus_request.ts";
+import { ClientEvents } from "./client_events.ts";
+import { utf8Length } from "./utf8_length.ts";
 
 /** What a session needs from its server. */
 export interface SessionContext {
@@ -52,10 +56,11 @@ export interface SessionStats {
 }
 
 /**
- * One client connection, from its upgrade to its close: it reads the
- * `bus_request`, admits the client, opens its bus, and routes what the
- * client sends to the transmit path or its periodic tasks, while a
- * {@linkcode Forwarder} relays the bus's frames to it.
+ * One client connection, from its upgrade to its close: a
+ * {@linkcode BusRequest} reads the `bus_request`, admits the client and
+ * opens its bus, then {@linkcode ClientEvents} routes what the client sends
+ * to the transmit path or its periodic tasks, while a {@linkcode Forwarder}
+ * relays the bus's frames to it.
  *
  * @example A server of one session (bridge.ts makes one for every accepted upgrade)
  * ```ts
@@ -98,22 +103,19 @@ export class Session {
     errors: 0,
   };
   #socket: WebSocket;
-  #backend: Backend;
   #limits: Limits;
   #log: Logger;
-  #context: SessionContext;
-  #grant: Grant | undefined;
-  // Tokens this client presented, valid or not: cut from anything logged.
-  #presented: string[] = [];
-  // The error events a client reports are logged at warning level: a few a minute.
-  #reportBudget = new LogBudget(5, 60_000);
+  #clientLog: ClientLog;
+  #access: ClientAccess;
   #transmitter: Transmitter;
   #tasks: PeriodicTasks;
   #forwarder: Forwarder;
+  #request: BusRequest;
+  // Set once the bus is open, with #bus.
+  #events: ClientEvents | undefined;
   #bus: Bus | undefined;
-  #state: "waiting" | "opening" | "open" | "closed" = "waiting";
-  #inbox: (string | ArrayBuffer)[] = [];
-  #requestTimer: ReturnType<typeof setTimeout> | undefined;
+  // "waiting" until the bus is open (the BusRequest tells its stages apart).
+  #state: "waiting" | "open" | "closed" = "waiting";
   #onClosed: (session: Session) => void;
   /** Resolves when the session has released its bus. */
   readonly finished: Promise<void>;
@@ -137,13 +139,18 @@ export class Session {
     this.#socket = socket;
     this.protocol = protocol;
     this.channel = channel;
-    this.#context = context;
-    this.#backend = context.backend;
     const limits = this.#limits = context.limits;
-    this.#log = context.log;
+    const log = this.#log = context.log;
     this.#onClosed = context.onClosed;
-    this.#grant = grant;
-    if (presented !== undefined) this.#presented.push(presented);
+    const clientLog = this.#clientLog = new ClientLog(id, log, () => context.tokens(), presented);
+    this.#access = new ClientAccess({
+      id,
+      channel,
+      log,
+      clientLog,
+      tokens: () => context.tokens(),
+      failed: () => context.authFailed?.(this),
+    }, grant);
     const sendError = (message: string) => this.#sendError(message);
     this.#transmitter = new Transmitter(limits, this.stats, sendError);
     this.#tasks = new PeriodicTasks(limits, this.#transmitter, sendError);
@@ -153,34 +160,42 @@ export class Session {
       protocol,
       limits,
       stats: this.stats,
-      log: this.#log,
+      log,
       sendEvent: (event) => this.#sendEvent(event),
       sendError,
+    });
+    this.#request = new BusRequest({
+      id,
+      channel,
+      backend: context.backend,
+      limits,
+      log,
+      clientLog,
+      access: this.#access,
+      admit: () => context.admit?.(this),
+      close: (code, reason) => this.close(code, reason),
+      opened: (bus, batches, queued) => this.#opened(bus, batches, queued),
     });
     this.finished = new Promise((resolve) => this.#finish = resolve);
     socket.binaryType = "arraybuffer";
     socket.onmessage = (event) => this.#onMessage(event.data);
     socket.onclose = (event) => {
-      this.#logSuppressedReports();
-      this.#log.info("Client {id} disconnected ({code})", { id, code: event.code });
+      clientLog.flushReports();
+      log.info("Client {id} disconnected ({code})", { id, code: event.code });
       this.#release();
     };
     socket.onerror = () => {}; // the close event follows and releases everything
-    socket.onopen = () => {
-      this.#requestTimer = setTimeout(() => {
-        this.close(CloseCode.REQUEST_TIMEOUT, "No bus_request received in time");
-      }, limits.requestTimeout);
-    };
+    socket.onopen = () => this.#request.start();
   }
 
   /** What this client may do: `rw` unless its token is read-only. */
   get role(): Role {
-    return this.#grant?.role ?? "rw";
+    return this.#access.role;
   }
 
   /** Where its token came from (`--token 1`, `tokens.txt:3`), if it has one. */
   get tokenLabel(): string | undefined {
-    return this.#grant?.label;
+    return this.#access.label;
   }
 
   /**
@@ -189,17 +204,9 @@ export class Session {
    * a changed role applies from now on.
    */
   regrant(tokens: TokenTable | null): void {
-    if (!this.#grant || this.#state === "closed") return;
-    if (tokens === null) return;
-    const grant = tokens.regrant(this.#grant);
-    if (!grant) return this.close(CloseCode.UNAUTHORIZED, "The access token was revoked");
-    if (!allowsChannel(grant, this.channel)) {
-      return this.close(
-        CloseCode.FORBIDDEN,
-        `The access token no longer opens channel "${this.channel}"`,
-      );
-    }
-    this.#grant = grant;
+    if (this.#state === "closed") return;
+    const refusal = this.#access.regrant(tokens);
+    if (refusal) this.close(...refusal);
   }
 
   /** Closes the connection with a code and a reason (cut to 123 bytes). */
@@ -224,7 +231,7 @@ export class Session {
   #release(): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
-    clearTimeout(this.#requestTimer);
+    this.#request.cancel();
     this.#forwarder.close();
     this.#transmitter.close();
     this.#tasks.clear();
@@ -235,6 +242,24 @@ export class Session {
     });
   }
 
+  #opened(bus: Bus, batches: boolean, queued: ClientData[]): void {
+    this.#bus = bus;
+    const events = this.#events = new ClientEvents({
+      bus,
+      access: this.#access,
+      transmitter: this.#transmitter,
+      tasks: this.#tasks,
+      clientLog: this.#clientLog,
+      sendError: (message) => this.#sendError(message),
+    });
+    this.#state = "open";
+    this.#sendEvent({ type: "bus_response", channelInfo: bus.channelInfo });
+    this.#log.info("Client {id} opened {info}", { id: this.id, info: bus.channelInfo });
+    if (batches) this.#forwarder.batches = true;
+    this.#forwarder.pump(bus);
+    for (const data of queued) events.handle(data);
+  }
+
   #sendEvent(event: CanEvent): void {
     if (this.#socket.readyState !== WebSocket.OPEN) return;
     this.#forwarder.flush(); // keep frames and events in order
@@ -243,34 +268,16 @@ export class Session {
 
   #sendError(message: string): void {
     this.stats.errors++;
-    this.#log.debug("Client {id}: {message}", { id: this.id, message: this.#logSafe(message) });
+    this.#log.debug("Client {id}: {message}", {
+      id: this.id,
+      message: this.#clientLog.safe(message),
+    });
     // A client that provokes errors and reads nothing must not grow our memory.
     if (this.#socket.bufferedAmount > this.#limits.maxBufferedBytes) return;
     this.#sendEvent({ type: "error", message });
   }
 
-  // Error texts can quote what a client sent: never let a token through to a log.
-  #redact(text: string): string {
-    return this.#context.tokens()?.redact(text, this.#presented) ??
-      (this.#presented.length ? text.split(this.#presented[0]).join("[token]") : text);
-  }
-
-  // Client-chosen text for one log line: no tokens, no control characters, bounded.
-  #logSafe(text: string, max?: number): string {
-    return logText(this.#redact(text), max);
-  }
-
-  #logSuppressedReports(): void {
-    const left = this.#reportBudget.flush();
-    if (left) {
-      this.#log.warn("Client {id}: {count} more reported errors were not logged", {
-        id: this.id,
-        count: left,
-      });
-    }
-  }
-
-  #onMessage(data: string | ArrayBuffer): void {
+  #onMessage(data: ClientData): void {
     // The limits count bytes; a text is at most 3 UTF-8 bytes per UTF-16 unit,
     // so a short one needs no counting (the hot path).
     const size = typeof data !== "string"
@@ -286,23 +293,10 @@ export class Session {
     }
     switch (this.#state) {
       case "waiting":
-        if (size > this.#limits.maxConfigSize) {
-          return this.close(
-            CloseCode.MESSAGE_TOO_BIG,
-            `bus_request of ${size} bytes exceeds the limit of ${this.#limits.maxConfigSize}`,
-          );
-        }
-        this.#onRequest(data);
-        return;
-      case "opening":
-        if (this.#inbox.length >= this.#limits.maxPendingInput) {
-          return this.close(CloseCode.POLICY_VIOLATION, "Too many messages before bus_response");
-        }
-        this.#inbox.push(data);
-        return;
+        return this.#request.receive(data, size);
       case "open":
         try {
-          return this.#handle(data);
+          return this.#events!.handle(data);
         } catch (error) {
           // A bug of ours or a backend's must cost this message, not the server.
           this.#log.error("Client {id}: handling a message failed: {error}", {
@@ -315,183 +309,4 @@ export class Session {
         }
     }
   }
-
-  #decode(data: string | ArrayBuffer): CanEvent | undefined {
-    try {
-      return decodeEvent(typeof data === "string" ? data : new Uint8Array(data));
-    } catch (error) {
-      this.#sendError(`Invalid message: ${(error as Error).message}`);
-      return undefined;
-    }
-  }
-
-  async #onRequest(data: string | ArrayBuffer): Promise<void> {
-    clearTimeout(this.#requestTimer);
-    let event: CanEvent;
-    try {
-      event = decodeEvent(typeof data === "string" ? data : new Uint8Array(data));
-    } catch (error) {
-      return this.close(
-        CloseCode.PROTOCOL_ERROR,
-        `Invalid bus_request: ${(error as Error).message}`,
-      );
-    }
-    if (event.type !== "bus_request") {
-      return this.close(
-        CloseCode.PROTOCOL_ERROR,
-        `Expected a bus_request first, got ${event.type}`,
-      );
-    }
-    if (!this.#authorize(event.config)) return;
-    const full = this.#context.admit?.(this);
-    if (full !== undefined) return this.close(CloseCode.TRY_AGAIN_LATER, full);
-    this.#log.debug("Client {id} config {config}", {
-      id: this.id,
-      // Values and even key names could hold a token: redact the whole text.
-      config: this.#logSafe(JSON.stringify(redactConfig(event.config)) ?? "", 2000),
-    });
-    let parsed;
-    try {
-      parsed = parseBusConfig(event.config, {
-        interfaceName: this.#backend.interfaceName,
-        channel: this.channel,
-        bitrate: this.#limits.bitrate,
-      });
-    } catch (error) {
-      return this.close(
-        CloseCode.BAD_CONFIG,
-        `Invalid bus_request config: ${(error as Error).message}`,
-      );
-    }
-    if (parsed.ignored.length) {
-      this.#log.debug("Client {id}: ignoring config keys {keys}", {
-        id: this.id,
-        keys: this.#logSafe(parsed.ignored.join(", ")),
-      });
-    }
-    this.#state = "opening";
-    try {
-      this.#bus = await this.#backend.open(this.channel, parsed.options);
-    } catch (error) {
-      this.#log.warn("Client {id}: cannot open the bus: {error}", { id: this.id, error });
-      return this.close(CloseCode.BUS_ERROR, `Cannot open the bus: ${(error as Error).message}`);
-    }
-    if (this.#state !== "opening") { // the client left while the bus opened
-      await this.#bus.close();
-      return;
-    }
-    this.#state = "open";
-    this.#sendEvent({ type: "bus_response", channelInfo: this.#bus.channelInfo });
-    this.#log.info("Client {id} opened {info}", { id: this.id, info: this.#bus.channelInfo });
-    if (parsed.batches) this.#forwarder.batches = true;
-    this.#forwarder.pump(this.#bus);
-    for (const queued of this.#inbox.splice(0)) this.#handle(queued);
-  }
-
-  // A server with tokens admits a client whose upgrade carried none by the
-  // `token` of its config (python-can-remote's client sends keyword arguments
-  // there), before any bus is opened.
-  #authorize(config: unknown): boolean {
-    const tokens = this.#context.tokens();
-    if (tokens === null || this.#grant) return true;
-    const token = config !== null && typeof config === "object"
-      ? (config as Record<string, unknown>).token
-      : undefined;
-    if (token === undefined || token === null) {
-      this.close(
-        CloseCode.UNAUTHORIZED,
-        "This server requires an access token (token=... in the config, or a Bearer header)",
-      );
-      return false;
-    }
-    if (typeof token !== "string") {
-      this.#context.authFailed?.(this);
-      this.close(CloseCode.UNAUTHORIZED, "The access token must be a string");
-      return false;
-    }
-    this.#presented.push(token);
-    const grant = tokens.lookup(token);
-    if (!grant) {
-      this.#context.authFailed?.(this);
-      this.#log.info("Client {id}: wrong access token", { id: this.id });
-      this.close(CloseCode.UNAUTHORIZED, "Invalid access token");
-      return false;
-    }
-    if (!allowsChannel(grant, this.channel)) {
-      this.#context.authFailed?.(this);
-      this.#log.info("Client {id}: {label} does not open channel {channel}", {
-        id: this.id,
-        label: grant.label,
-        channel: this.channel,
-      });
-      this.close(
-        CloseCode.FORBIDDEN,
-        `The access token does not open channel "${this.channel}"`,
-      );
-      return false;
-    }
-    this.#grant = grant;
-    this.#log.info("Client {id} authenticated by {label} ({role})", {
-      id: this.id,
-      label: grant.label,
-      role: grant.role,
-    });
-    return true;
-  }
-
-  #handle(data: string | ArrayBuffer): void {
-    const event = this.#decode(data);
-    if (!event) return;
-    switch (event.type) {
-      case "message":
-        if (this.role === "ro") return this.#sendError("read-only client: cannot send frames");
-        return this.#transmitter.send(this.#bus!, event.frame);
-      case "periodic_start":
-        if (this.role === "ro") {
-          return this.#sendError("read-only client: cannot start periodic tasks");
-        }
-        return this.#tasks.start(this.#bus!, event.frame, event.period, event.duration);
-      case "periodic_stop":
-        return this.#tasks.stop(event.arbitrationId);
-      case "set_filters":
-        try {
-          return this.#bus!.setFilters(event.filters);
-        } catch (error) {
-          // e.g. a kernel that refuses the filter list: the old filters stay
-          return this.#sendError(`Cannot set the filters: ${(error as Error).message}`);
-        }
-      case "bus_request":
-        return this.#sendError(
-          "The bus is already open; bus_request is only for the first message",
-        );
-      case "error":
-        if (!this.#reportBudget.take()) return;
-        this.#logSuppressedReports();
-        this.#log.warn("Client {id} reported: {message}", {
-          id: this.id,
-          message: this.#logSafe(event.message),
-        });
-        return;
-      default:
-        return this.#sendError(`A client cannot send ${event.type} events`);
-    }
-  }
-}
-
-// A text's size in UTF-8 bytes (a lone surrogate counts 3, as its U+FFFD would).
-function utf8Length(text: string): number {
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) bytes += 1;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        bytes += 2; // the pair's two units make one 4-byte character
-        i++;
-      } else bytes += 2;
-    } else bytes += 2;
-  }
-  return bytes;
 }
