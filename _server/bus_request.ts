@@ -91,6 +91,7 @@ export class BusRequest {
 
   /** Starts the `requestTimeout` (close 4408 without a `bus_request`); called once the socket opens. */
   start(): void {
+    if (this.#stage === "done") return; // closed before the socket opened
     this.#timer = setTimeout(() => {
       this.#options.close(CloseCode.REQUEST_TIMEOUT, "No bus_request received in time");
     }, this.#options.limits.requestTimeout);

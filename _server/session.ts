@@ -257,7 +257,19 @@ export class Session {
     this.#log.info("Client {id} opened {info}", { id: this.id, info: bus.channelInfo });
     if (batches) this.#forwarder.batches = true;
     this.#forwarder.pump(bus);
-    for (const data of queued) events.handle(data);
+    for (const data of queued) this.#handleSafely(events, data);
+  }
+
+  // A bug of ours or a backend's must cost this message, not the server.
+  #handleSafely(events: ClientEvents, data: ClientData): void {
+    try {
+      events.handle(data);
+    } catch (error) {
+      this.#log.error("Client {id}: handling a message failed: {error}", { id: this.id, error });
+      this.#sendError(
+        `The server could not handle the message: ${(error as Error)?.message ?? error}`,
+      );
+    }
   }
 
   #sendEvent(event: CanEvent): void {
@@ -295,18 +307,7 @@ export class Session {
       case "waiting":
         return this.#request.receive(data, size);
       case "open":
-        try {
-          return this.#events!.handle(data);
-        } catch (error) {
-          // A bug of ours or a backend's must cost this message, not the server.
-          this.#log.error("Client {id}: handling a message failed: {error}", {
-            id: this.id,
-            error,
-          });
-          return this.#sendError(
-            `The server could not handle the message: ${(error as Error)?.message ?? error}`,
-          );
-        }
+        return this.#handleSafely(this.#events!, data);
     }
   }
 }
