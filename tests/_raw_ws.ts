@@ -2,9 +2,14 @@
 // wrote (python-can-remote's "a,b" protocol list, unmasked or fragmented
 // frames, invalid UTF-8) and reads back every frame. Test tooling only.
 
+/** One frame as it came over TCP. */
 export interface RawFrame {
   fin: boolean;
   opcode: number;
+  /** Whether the mask bit was set (a client's frame); `payload` is unmasked either way. */
+  masked: boolean;
+  /** The header bytes up to the mask key (or the payload), without the key. */
+  header: Uint8Array;
   payload: Uint8Array;
 }
 
@@ -102,7 +107,7 @@ export function encodeFrame(
   return concat(new Uint8Array([...header, ...key]), body);
 }
 
-/** Reads server frames from a connection. */
+/** Reads server frames (unmasked) from a connection. */
 export class FrameReader {
   #conn: Deno.Conn;
   #buffer: Uint8Array<ArrayBuffer>;
@@ -143,28 +148,58 @@ export class FrameReader {
   }
 
   #parse(): RawFrame | null {
-    const b = this.#buffer;
-    if (b.length < 2) return null;
-    let length = b[1] & 0x7f;
-    let offset = 2;
-    if (length === 126) {
-      if (b.length < 4) return null;
-      length = (b[2] << 8) | b[3];
-      offset = 4;
-    } else if (length === 127) {
-      if (b.length < 10) return null;
-      length = Number(new DataView(b.buffer, b.byteOffset + 2, 8).getBigUint64(0));
-      offset = 10;
-    }
-    if (b.length < offset + length) return null;
-    const frame = {
+    const parsed = parseFrame(this.#buffer);
+    if (parsed === null) return null;
+    // RFC 6455 section 5.1: a server never masks; parseFrame would unmask it silently.
+    if (parsed.frame.masked) throw new Error("A server frame with the mask bit set");
+    this.#buffer = this.#buffer.slice(parsed.size);
+    return parsed.frame;
+  }
+}
+
+/**
+ * The first whole frame at the start of `b`, masked (its payload unmasked
+ * with the key, RFC 6455 section 5.3) or not, and how many bytes it took;
+ * `null` while `b` holds only part of one.
+ *
+ * @example
+ * ```ts
+ * import { encodeFrame, parseFrame } from "./_raw_ws.ts";
+ * const parsed = parseFrame(encodeFrame(1, "hi"));
+ * if (parsed?.frame.masked !== true) throw new Error("expected a masked frame");
+ * if (new TextDecoder().decode(parsed.frame.payload) !== "hi") throw new Error("not unmasked");
+ * ```
+ */
+export function parseFrame(b: Uint8Array): { frame: RawFrame; size: number } | null {
+  if (b.length < 2) return null;
+  const masked = (b[1] & 0x80) !== 0;
+  let length = b[1] & 0x7f;
+  let offset = 2;
+  if (length === 126) {
+    if (b.length < 4) return null;
+    length = (b[2] << 8) | b[3];
+    offset = 4;
+  } else if (length === 127) {
+    if (b.length < 10) return null;
+    length = Number(new DataView(b.buffer, b.byteOffset + 2, 8).getBigUint64(0));
+    offset = 10;
+  }
+  const keyAt = offset;
+  if (masked) offset += 4;
+  if (b.length < offset + length) return null;
+  const key = b.slice(keyAt, offset);
+  const payload = b.slice(offset, offset + length);
+  if (masked) payload.forEach((byte, i) => payload[i] = byte ^ key[i % 4]);
+  return {
+    frame: {
       fin: (b[0] & 0x80) !== 0,
       opcode: b[0] & 0x0f,
-      payload: b.slice(offset, offset + length),
-    };
-    this.#buffer = b.slice(offset + length);
-    return frame;
-  }
+      masked,
+      header: b.slice(0, keyAt),
+      payload,
+    },
+    size: offset + length,
+  };
 }
 
 /** Text of a frame's payload. */

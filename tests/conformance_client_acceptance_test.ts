@@ -7,6 +7,7 @@
 // Where our client reacts differently, the expectation says why and where
 // that is documented.
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
+import { encodeFrame, parseFrame, type RawFrame } from "./_raw_ws.ts";
 import { RemoteBus } from "../client.ts";
 import { RemoteError } from "../errors.ts";
 import { BINARY_PROTOCOL, JSON_PROTOCOL } from "../protocol.ts";
@@ -141,14 +142,6 @@ const hexBytes = (hex: string) => Uint8Array.from(hex.match(/../g) ?? [], (h) =>
 const toHex = (bytes: Uint8Array) =>
   Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 
-/** One client frame as it came over TCP: header bytes without the mask key, unmasked payload. */
-interface ClientFrame {
-  headerHex: string;
-  masked: boolean;
-  opcode: number;
-  payload: Uint8Array;
-}
-
 /** The reference server's 101 head (handshake.json), with this key's accept and `protocol`. */
 async function reference101(key: string, protocol: string | null): Promise<string> {
   const recorded = handshake.server_101_responses.find((r) => r.name === "json_only")!;
@@ -171,14 +164,12 @@ async function reference101(key: string, protocol: string | null): Promise<strin
 }
 
 /** An unmasked server frame. */
-function serverFrame(opcode: number, payload: Uint8Array): Uint8Array {
-  assert(payload.length < 126, "short frames only");
-  return new Uint8Array([0x80 | opcode, payload.length, ...payload]);
-}
+const serverFrame = (opcode: number, payload: Uint8Array) =>
+  encodeFrame(opcode, payload, { masked: false });
 
 /** A one-connection raw WebSocket server that answers as `sent` describes. */
 class RawFakeServer implements AsyncDisposable {
-  readonly received: ClientFrame[] = [];
+  readonly received: RawFrame[] = [];
   #listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   #conn: Deno.TcpConn | undefined;
   #done: Promise<void>;
@@ -222,11 +213,13 @@ class RawFakeServer implements AsyncDisposable {
       await conn.write(first);
       let closeSent = false;
       while (true) {
-        const frame = takeFrame();
-        if (frame === null) {
+        const parsed = parseFrame(buffer);
+        if (parsed === null) {
           if (!await read()) return;
           continue;
         }
+        buffer = buffer.slice(parsed.size);
+        const frame = parsed.frame;
         this.received.push(frame);
         if (frame.opcode === 8) {
           // Answer a close by echoing it (as the reference server does), then end TCP.
@@ -255,32 +248,6 @@ class RawFakeServer implements AsyncDisposable {
       }
     } finally {
       conn.close();
-    }
-
-    function takeFrame(): ClientFrame | null {
-      const b = buffer;
-      if (b.length < 2) return null;
-      const masked = (b[1] & 0x80) !== 0;
-      let length = b[1] & 0x7f;
-      let offset = 2;
-      if (length === 126) {
-        if (b.length < 4) return null;
-        length = (b[2] << 8) | b[3];
-        offset = 4;
-      } else if (length === 127) {
-        if (b.length < 10) return null;
-        length = Number(new DataView(b.buffer, b.byteOffset + 2, 8).getBigUint64(0));
-        offset = 10;
-      }
-      const keyAt = offset;
-      if (masked) offset += 4;
-      if (b.length < offset + length) return null;
-      const key = b.slice(keyAt, keyAt + 4);
-      const payload = b.slice(offset, offset + length).map((byte, i) =>
-        masked ? byte ^ key[i % 4] : byte
-      );
-      buffer = b.slice(offset + length);
-      return { headerHex: toHex(b.subarray(0, keyAt)), masked, opcode: b[0] & 0x0f, payload };
     }
   }
 
@@ -374,9 +341,9 @@ Deno.test("events.json client_close_frame: our client's close frame, masked, wit
   // Same as recorded: a final masked close frame.
   assertEquals(close.opcode, recorded.opcode);
   assertEquals(close.masked, recorded.masked);
-  assertEquals(close.headerHex.slice(0, 2), recorded.header_hex.slice(0, 2));
+  assertEquals(toHex(close.header).slice(0, 2), recorded.header_hex.slice(0, 2));
   // Different: the payload is the code 1000 where the reference sent none.
   assertEquals(recorded.hex, "");
-  assertEquals(close.headerHex, "8882");
+  assertEquals(toHex(close.header), "8882");
   assertEquals(toHex(close.payload), "03e8");
 });
