@@ -6,6 +6,7 @@
 // differ, the expectation names the PROTOCOL.md passage that says so.
 import { assert, assertEquals } from "./_assert.ts";
 import { encodeFrame, FrameReader, textOf } from "./_raw_ws.ts";
+import { replay } from "./_http_replay.ts";
 import { serve } from "../server.ts";
 import { decodeEvent } from "../codec.ts";
 import { BINARY_PROTOCOL, JSON_PROTOCOL } from "../protocol.ts";
@@ -54,57 +55,6 @@ const EXPECTED: Record<string, (recorded: Recorded101) => Answer> = {
     why: "PROTOCOL.md Subprotocols: an offer of nothing supported gets HTTP 400",
   }),
 };
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-interface Response {
-  status: number;
-  headers: Headers;
-  body: string;
-  /** Bytes after the head (and body) in what was read so far. */
-  rest: Uint8Array<ArrayBuffer>;
-  conn: Deno.TcpConn;
-}
-
-/** Writes a recorded request (its Host set to our port) and reads the response head and body. */
-async function replay(port: number, request: string): Promise<Response> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  await conn.write(encoder.encode(request.replace(/Host: [^\r]+/, `Host: 127.0.0.1:${port}`)));
-  let buffer: Uint8Array<ArrayBuffer> = new Uint8Array(0);
-  const chunk = new Uint8Array(16384);
-  const deadline = Date.now() + 2000;
-  while (true) {
-    const text = decoder.decode(buffer);
-    const end = text.indexOf("\r\n\r\n");
-    if (end >= 0) {
-      const [statusLine, ...lines] = text.slice(0, end).split("\r\n");
-      const headers = new Headers(lines.map((line) => {
-        const i = line.indexOf(":");
-        return [line.slice(0, i).trim(), line.slice(i + 1).trim()] as [string, string];
-      }));
-      const status = Number(statusLine.split(" ")[1]);
-      const length = status === 101 ? 0 : Number(headers.get("content-length") ?? 0);
-      const head = encoder.encode(text.slice(0, end + 4)).length;
-      if (buffer.length >= head + length) {
-        return {
-          status,
-          headers,
-          body: decoder.decode(buffer.subarray(head, head + length)),
-          rest: buffer.slice(head + length),
-          conn,
-        };
-      }
-    }
-    assert(Date.now() < deadline, `no complete response within 2 s: ${JSON.stringify(text)}`);
-    const n = await conn.read(chunk);
-    assert(n !== null, `the server closed the connection after ${JSON.stringify(text)}`);
-    const next = new Uint8Array(buffer.length + n);
-    next.set(buffer);
-    next.set(chunk.subarray(0, n), buffer.length);
-    buffer = next;
-  }
-}
 
 /** The value of a recorded response header. */
 const recordedHeader = (r: Recorded101, name: string) =>

@@ -8,6 +8,7 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { TestClient } from "./_ws_client.ts";
 import { encodeFrame, FrameReader, textOf } from "./_raw_ws.ts";
+import { replay } from "./_http_replay.ts";
 import { serve } from "../server.ts";
 import { decodeEvent } from "../codec.ts";
 
@@ -66,55 +67,6 @@ const WITHOUT_KEY: Answer = {
 };
 
 const ACCEPT = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-interface Response {
-  status: number;
-  headers: Headers;
-  body: string;
-  reader: FrameReader;
-  conn: Deno.TcpConn;
-}
-
-/** Writes a recorded request (its Host set to our port) and reads the response head and body. */
-async function replay(port: number, request: string): Promise<Response> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  await conn.write(encoder.encode(request.replace(/Host: [^\r]+/, `Host: 127.0.0.1:${port}`)));
-  let buffer = new Uint8Array(0);
-  const chunk = new Uint8Array(16384);
-  const signal = AbortSignal.timeout(2000);
-  while (true) {
-    const text = decoder.decode(buffer);
-    const end = text.indexOf("\r\n\r\n");
-    if (end >= 0) {
-      const [statusLine, ...lines] = text.slice(0, end).split("\r\n");
-      const headers = new Headers(lines.map((line) => {
-        const i = line.indexOf(":");
-        return [line.slice(0, i).trim(), line.slice(i + 1).trim()] as [string, string];
-      }));
-      const length = Number(headers.get("content-length") ?? 0);
-      const head = encoder.encode(text.slice(0, end + 4)).length;
-      if (buffer.length >= head + length) {
-        return {
-          status: Number(statusLine.split(" ")[1]),
-          headers,
-          body: decoder.decode(buffer.subarray(head, head + length)),
-          reader: new FrameReader(conn, buffer.slice(head + length)),
-          conn,
-        };
-      }
-    }
-    assert(!signal.aborted, `no complete response within 2 s: ${JSON.stringify(text)}`);
-    const n = await conn.read(chunk);
-    assert(n !== null, `the server closed the connection after ${JSON.stringify(text)}`);
-    const next = new Uint8Array(buffer.length + n);
-    next.set(buffer);
-    next.set(chunk.subarray(0, n), buffer.length);
-    buffer = next;
-  }
-}
-
 async function until(condition: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
   assert(condition(), `timed out waiting until ${what}`);
@@ -159,10 +111,11 @@ Deno.test("handshake variations: a 101 that works or a clean 4xx, never silence"
           assertEquals(response.headers.get("sec-websocket-accept"), ACCEPT);
           assertEquals(response.headers.get("sec-websocket-protocol"), protocol);
           assertEquals(response.headers.get("sec-websocket-extensions"), null);
+          const reader = new FrameReader(response.conn, response.rest);
           await response.conn.write(
             encodeFrame(1, JSON.stringify({ type: "bus_request", payload: { config: {} } })),
           );
-          const first = await response.reader.next();
+          const first = await reader.next();
           assert(first?.opcode === 1, "a text bus_response");
           assertEquals(decodeEvent(textOf(first)).type, "bus_response");
           // frames flow both ways, as plain (uncompressed) text on can.json.v1
@@ -170,7 +123,7 @@ Deno.test("handshake variations: a 101 that works or a clean 4xx, never silence"
           const got = await bystander.nextEvent();
           assertEquals(got.type === "message" && got.frame.arbitrationId, id);
           bystander.send(message(++id));
-          const back = await response.reader.next();
+          const back = await reader.next();
           assert(back?.opcode === 1, "a text message");
           const event = decodeEvent(textOf(back));
           assertEquals(event.type === "message" && event.frame.arbitrationId, id);
