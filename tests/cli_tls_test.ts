@@ -10,68 +10,10 @@ import { serve, VirtualBackend } from "../server.ts";
 import { VirtualBus, VirtualNetwork } from "../virtual_bus.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { capture, denoEnv } from "./_cli.ts";
+import { makePki } from "./_pki.ts";
 import { requires } from "./_requires.ts";
 
 const SEND = new URL("../cli/send.ts", import.meta.url).pathname;
-
-async function openssl(dir: string, ...args: string[]): Promise<void> {
-  const out = await new Deno.Command("openssl", { args, cwd: dir, stdout: "null", stderr: "piped" })
-    .output();
-  if (!out.success) throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(out.stderr)}`);
-}
-
-/** A CA (ca.pem) and a certificate for 127.0.0.1 it signed (server.pem, server.key), for a day. */
-async function makePki(dir: string): Promise<{ cert: string; key: string }> {
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  const day = ["-days", "1"];
-  await openssl(
-    dir,
-    "req",
-    "-x509",
-    ...ec,
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.pem",
-    ...day,
-    "-subj",
-    "/CN=test CA",
-  );
-  await openssl(
-    dir,
-    "req",
-    ...ec,
-    "-keyout",
-    "server.key",
-    "-out",
-    "server.csr",
-    "-subj",
-    "/CN=server",
-  );
-  await Deno.writeTextFile(
-    `${dir}/server.ext`,
-    "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
-  );
-  await openssl(
-    dir,
-    ...[
-      "x509",
-      "-req",
-      "-in",
-      "server.csr",
-      "-CA",
-      "ca.pem",
-      "-CAkey",
-      "ca.key",
-      "-CAcreateserial",
-    ],
-    ...["-out", "server.pem", ...day, "-extfile", "server.ext"],
-  );
-  return {
-    cert: await Deno.readTextFile(`${dir}/server.pem`),
-    key: await Deno.readTextFile(`${dir}/server.key`),
-  };
-}
 
 Deno.test({
   name: "a tool trusts a private CA through DENO_CERT, and refuses the server without it",
@@ -83,7 +25,7 @@ Deno.test({
       await using server = await serve({
         port: 0,
         backend: new VirtualBackend(["0"], network),
-        ...await makePki(dir),
+        ...(await makePki(dir, { server: "IP:127.0.0.1" })).leaves.server,
       });
       assert(server.url.startsWith("wss://127.0.0.1:"), server.url);
       await using peer = VirtualBus.open({ channel: "0", network });

@@ -5,6 +5,7 @@
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { requires } from "./_requires.ts";
 import { spawnServer } from "./_cli.ts";
+import { makePki } from "./_pki.ts";
 import { serve } from "../server.ts";
 import { RemoteBus } from "../client.ts";
 import { RemoteError } from "../errors.ts";
@@ -13,101 +14,18 @@ import { CloseCode } from "../protocol.ts";
 
 const TOKEN = "tls-token-4b7e19c2d8a0";
 
-interface Pki {
-  dir: string;
-  ca: string;
-  cert: string;
-  key: string;
-  /** A certificate from the same CA for another name. */
-  otherCert: string;
-  otherKey: string;
-}
-
-async function openssl(dir: string, ...args: string[]): Promise<void> {
-  const out = await new Deno.Command("openssl", {
-    args,
-    cwd: dir,
-    stdout: "piped",
-    stderr: "piped",
-  })
-    .output();
-  if (!out.success) throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(out.stderr)}`);
-}
-
-/** A CA and two server certificates (localhost/127.0.0.1, and other.invalid), valid for a day. */
-async function makePki(): Promise<Pki> {
-  const dir = await Deno.makeTempDir({ prefix: "canremote-tls-" });
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  await openssl(
-    dir,
-    "req",
-    "-x509",
-    ...ec,
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.pem",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=canremote test CA",
-  );
-  const leaf = async (name: string, san: string) => {
-    await openssl(
-      dir,
-      "req",
-      ...ec,
-      "-keyout",
-      `${name}.key`,
-      "-out",
-      `${name}.csr`,
-      "-subj",
-      `/CN=${name}`,
-    );
-    await Deno.writeTextFile(
-      `${dir}/${name}.ext`,
-      `subjectAltName=${san}\nbasicConstraints=CA:FALSE\n`,
-    );
-    await openssl(
-      dir,
-      "x509",
-      "-req",
-      "-in",
-      `${name}.csr`,
-      "-CA",
-      "ca.pem",
-      "-CAkey",
-      "ca.key",
-      "-CAcreateserial",
-      "-out",
-      `${name}.pem`,
-      "-days",
-      "1",
-      "-extfile",
-      `${name}.ext`,
-    );
-  };
-  await leaf("server", "DNS:localhost,IP:127.0.0.1");
-  await leaf("other", "DNS:other.invalid");
-  const read = (name: string) => Deno.readTextFile(`${dir}/${name}`);
-  return {
-    dir,
-    ca: await read("ca.pem"),
-    cert: await read("server.pem"),
-    key: await read("server.key"),
-    otherCert: await read("other.pem"),
-    otherKey: await read("other.key"),
-  };
-}
-
 const needs = requires("openssl");
-const pki = needs.ignore ? undefined : await makePki();
+/** A CA and two server certificates: localhost/127.0.0.1, and other.invalid. */
+const pki = needs.ignore ? undefined : await makePki(
+  await Deno.makeTempDir({ prefix: "canremote-tls-" }),
+  { server: "DNS:localhost,IP:127.0.0.1", other: "DNS:other.invalid" },
+);
 
 Deno.test({
   name: "wss: certificates are verified by default; a private CA is trusted when given",
   ...needs,
   fn: async () => {
-    const { ca, cert, key } = pki!;
+    const { ca, leaves: { server: { cert, key } } } = pki!;
     await using server = await serve({ port: 0, cert, key, tokens: [TOKEN] });
     assert(server.url.startsWith("wss://127.0.0.1:"), server.url);
     const untrusted = await assertRejects(
@@ -141,8 +59,8 @@ Deno.test({
   name: "wss: a certificate for another name is refused even from a trusted CA",
   ...needs,
   fn: async () => {
-    const { ca, otherCert, otherKey } = pki!;
-    await using server = await serve({ port: 0, cert: otherCert, key: otherKey });
+    const { ca, leaves: { other } } = pki!;
+    await using server = await serve({ port: 0, ...other });
     using httpClient = Deno.createHttpClient({ caCerts: [ca] });
     const error = await assertRejects(
       () => RemoteBus.connect(server.url, { httpClient }),
@@ -180,7 +98,7 @@ Deno.test({
   name: "wss: the origin check and the Bearer check over TLS",
   ...needs,
   fn: async () => {
-    const { ca, cert, key } = pki!;
+    const { ca, leaves: { server: { cert, key } } } = pki!;
     await using server = await serve({ port: 0, cert, key, tokens: [TOKEN] });
     const port = server.addr.port;
     const status = (headers: Record<string, string>) => tlsUpgradeStatus(port, ca, headers);
@@ -205,7 +123,7 @@ Deno.test({
   name: "wss: DENO_CERT trusts the CA for a whole process (the environment variable way)",
   ...needs,
   fn: async () => {
-    const { dir, cert, key } = pki!;
+    const { dir, leaves: { server: { cert, key } } } = pki!;
     await using server = await serve({ port: 0, cert, key, tokens: [TOKEN] });
     const script = `
       import { RemoteBus } from ${JSON.stringify(new URL("../client.ts", import.meta.url).href)};
