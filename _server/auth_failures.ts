@@ -4,6 +4,8 @@
 // is bounded (the oldest address goes first) and entries expire with their
 // window, so a flood of addresses cannot grow the server's memory.
 
+import { normalizeIp } from "./client_address.ts";
+
 /** Failed attempts one address may make in a window before it gets HTTP 429. */
 export const DEFAULT_MAX_AUTH_FAILURES = 10;
 /** The window of {@linkcode DEFAULT_MAX_AUTH_FAILURES}, in milliseconds. */
@@ -166,10 +168,9 @@ export class AuthFailures {
  * ```
  */
 export function addressKey(hostname: string): string {
-  const host = hostname.replace(/^\[(.*)\]$/, "$1").replace(/%.*$/, "").toLowerCase();
+  // Brackets, zone, case and IPv4-mapped addresses as client_address.ts reads them.
+  const host = normalizeIp(hostname);
   if (!host.includes(":")) return host;
-  const mapped = /^(?:0{0,4}:){0,5}:?ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(host);
-  if (mapped) return mapped[1];
   const [head, tail] = host.split("::");
   const left = head ? head.split(":") : [];
   const right = tail ? tail.split(":") : [];
