@@ -6,7 +6,7 @@
  * @example Connecting to a port nobody listens on fails with the close code 1006
  * ```ts
  * import { RemoteBus } from "./client.ts";
- * import { RemoteError } from "./errors.ts";
+ * import { RemoteError } from "./core/errors.ts";
  * try {
  *   await RemoteBus.connect("ws://127.0.0.1:1/", { timeout: 2000 });
  *   throw new Error("unreachable");
@@ -25,26 +25,26 @@ import {
   type PeriodicOptions,
   type PeriodicTask,
   type ReceiveOptions,
-} from "./bus.ts";
-import { encodeEvent } from "./codec.ts";
-import { BusClosedError, type RemoteError } from "./errors.ts";
-import type { CanEvent } from "./events.ts";
-import { type CanFrame, validateFrame } from "./frame.ts";
-import { JSON_PROTOCOL } from "./protocol.ts";
-import { FrameQueue } from "./_frame_queue.ts";
-import { RemoteInbox } from "./_remote_inbox.ts";
-import { RemotePeriodicTasks } from "./_remote_periodic.ts";
-import { type RemoteSettings, remoteSettings, setConfigFilters } from "./_remote_config.ts";
-import { closeSocket, isPermanent } from "./_remote_close.ts";
-import { dial, redial } from "./_remote_dial.ts";
-import { Backpressure } from "./_remote_backpressure.ts";
-import type { RemoteBusEventMap, RemoteBusState, StateChangeDetail } from "./_remote_events.ts";
-import type { ReconnectOptions, RemoteBusOptions } from "./_remote_options.ts";
+} from "./core/bus.ts";
+import { encodeEvent } from "./core/codec.ts";
+import { BusClosedError, type RemoteError } from "./core/errors.ts";
+import type { CanEvent } from "./core/events.ts";
+import { type CanFrame, validateFrame } from "./core/frame.ts";
+import { JSON_PROTOCOL } from "./core/protocol.ts";
+import { FrameQueue } from "./core/_frame_queue.ts";
+import { RemoteInbox } from "./client/inbox.ts";
+import { RemotePeriodicTasks } from "./client/periodic.ts";
+import { type RemoteSettings, remoteSettings, setConfigFilters } from "./client/config.ts";
+import { closeSocket, isPermanent } from "./client/close.ts";
+import { dial, redial } from "./client/dial.ts";
+import { Backpressure } from "./client/backpressure.ts";
+import type { RemoteBusEventMap, RemoteBusState, StateChangeDetail } from "./client/events.ts";
+import type { ReconnectOptions, RemoteBusOptions } from "./client/options.ts";
 
-export { tokenProtocol } from "./_token.ts";
-export type { ReconnectOptions, RemoteBusOptions, TokenTransport } from "./_remote_options.ts";
-export type { RemoteBusState, StateChangeDetail } from "./_remote_events.ts";
-export type { DroppedDetail, RemoteBusEventMap } from "./_remote_events.ts";
+export { tokenProtocol } from "./client/token.ts";
+export type { ReconnectOptions, RemoteBusOptions, TokenTransport } from "./client/options.ts";
+export type { RemoteBusState, StateChangeDetail } from "./client/events.ts";
+export type { DroppedDetail, RemoteBusEventMap } from "./client/events.ts";
 
 /**
  * A CAN bus on a remote server, speaking python-can-remote's WebSocket
@@ -60,7 +60,7 @@ export type { DroppedDetail, RemoteBusEventMap } from "./_remote_events.ts";
  * @example Sending, receiving and a periodic task
  * ```ts
  * import { RemoteBus } from "./client.ts";
- * import { createFrame } from "./frame.ts";
+ * import { createFrame } from "./core/frame.ts";
  * // A server to talk to; yours runs elsewhere: ws://canbox.lab:54701/
  * import { serve } from "./server.ts";
  * await using server = await serve({ port: 0 });
@@ -130,7 +130,7 @@ export class RemoteBus extends EventTarget implements Bus {
    * @example A server that is not there
    * ```ts
    * import { RemoteBus } from "./client.ts";
-   * import { RemoteError } from "./errors.ts";
+   * import { RemoteError } from "./core/errors.ts";
    * const error = await RemoteBus.connect("ws://127.0.0.1:1/").catch((e) => e);
    * if (!(error instanceof RemoteError)) throw error;
    * ```
@@ -202,7 +202,7 @@ export class RemoteBus extends EventTarget implements Bus {
    * @example
    * ```ts
    * import { RemoteBus } from "./client.ts";
-   * import { createFrame } from "./frame.ts";
+   * import { createFrame } from "./core/frame.ts";
    * // A server to talk to; yours runs elsewhere: ws://canbox.lab:54701/
    * import { serve } from "./server.ts";
    * await using server = await serve({ port: 0 });
@@ -256,7 +256,7 @@ export class RemoteBus extends EventTarget implements Bus {
    * @example One client hears another
    * ```ts
    * import { RemoteBus } from "./client.ts";
-   * import { createFrame } from "./frame.ts";
+   * import { createFrame } from "./core/frame.ts";
    * // A server to talk to; yours runs elsewhere: ws://canbox.lab:54701/
    * import { serve } from "./server.ts";
    * await using server = await serve({ port: 0 });
@@ -300,7 +300,7 @@ export class RemoteBus extends EventTarget implements Bus {
    * @example A heartbeat every 10 ms, then a new payload
    * ```ts
    * import { RemoteBus } from "./client.ts";
-   * import { createFrame } from "./frame.ts";
+   * import { createFrame } from "./core/frame.ts";
    * // A server to talk to; yours runs elsewhere: ws://canbox.lab:54701/
    * import { serve } from "./server.ts";
    * await using server = await serve({ port: 0 });
@@ -334,7 +334,7 @@ export class RemoteBus extends EventTarget implements Bus {
    * @example Only OBD-II answers (0x7E8-0x7EF)
    * ```ts
    * import { RemoteBus } from "./client.ts";
-   * import { createFrame } from "./frame.ts";
+   * import { createFrame } from "./core/frame.ts";
    * // A server to talk to; yours runs elsewhere: ws://canbox.lab:54701/
    * import { serve } from "./server.ts";
    * await using server = await serve({ port: 0 });
@@ -369,7 +369,7 @@ export class RemoteBus extends EventTarget implements Bus {
    * @example
    * ```ts
    * import { RemoteBus } from "./client.ts";
-   * import { BusClosedError } from "./errors.ts";
+   * import { BusClosedError } from "./core/errors.ts";
    * // A server to talk to; yours runs elsewhere: ws://canbox.lab:54701/
    * import { serve } from "./server.ts";
    * await using server = await serve({ port: 0 });

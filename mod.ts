@@ -20,15 +20,15 @@
  * @module
  */
 
-export * from "./frame.ts";
-export * from "./errors.ts";
-export * from "./bus.ts";
-export * from "./protocol.ts";
-export * from "./events.ts";
-export * from "./codec.ts";
-export * from "./codec_binary.ts";
-export * from "./codec_batch.ts";
-export * from "./codec_json.ts";
-export * from "./candump.ts";
-export * from "./virtual_bus.ts";
+export * from "./core/frame.ts";
+export * from "./core/errors.ts";
+export * from "./core/bus.ts";
+export * from "./core/protocol.ts";
+export * from "./core/events.ts";
+export * from "./core/codec.ts";
+export * from "./core/codec_binary.ts";
+export * from "./core/codec_batch.ts";
+export * from "./core/codec_json.ts";
+export * from "./core/candump.ts";
+export * from "./core/virtual_bus.ts";
 export * from "./client.ts";

@@ -4,10 +4,10 @@
 // server's RSS growth with one stalled receiver. `deno task bench`; the
 // README explains the figures. Linux only (reads /proc).
 import { parseArgs } from "node:util";
-import { decodeEvent } from "../codec.ts";
-import { encodeBinary } from "../codec_binary.ts";
-import { createFrame } from "../frame.ts";
-import { BINARY_PROTOCOL, JSON_PROTOCOL } from "../protocol.ts";
+import { decodeEvent } from "../core/codec.ts";
+import { encodeBinary } from "../core/codec_binary.ts";
+import { createFrame } from "../core/frame.ts";
+import { BINARY_PROTOCOL, JSON_PROTOCOL } from "../core/protocol.ts";
 
 const args = parseArgs({
   args: Deno.args,

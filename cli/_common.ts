@@ -2,11 +2,11 @@
 // --fd, --data_bitrate, extra --key=value options), --filter ID:MASK,
 // text output with back-pressure, and Ctrl-C/SIGTERM handling.
 import { parseArgs } from "node:util";
-import type { CanFilter } from "../bus.ts";
-import type { Environment } from "../config.ts";
-import { type AnyBus, createBus } from "../create_bus.ts";
-import type { VirtualNetwork } from "../virtual_bus.ts";
-import { sleep as sleepMs } from "../_sleep.ts";
+import type { CanFilter } from "../core/bus.ts";
+import type { Environment } from "../config/canrc.ts";
+import { type AnyBus, createBus } from "../config/create_bus.ts";
+import type { VirtualNetwork } from "../core/virtual_bus.ts";
+import { sleep as sleepMs } from "../core/_sleep.ts";
 
 /**
  * What a tool's `main()` uses from its surroundings; everything defaults to

@@ -5,7 +5,7 @@
 // event, also those that arrive while close() waits for the server's close
 // frame. Local buses throw from send() instead, so they have none.
 import { RemoteBus } from "../client.ts";
-import type { AnyBus } from "../create_bus.ts";
+import type { AnyBus } from "../config/create_bus.ts";
 import type { TextWriter } from "./_common.ts";
 
 /**

@@ -9,7 +9,7 @@
 // text is handed down at once to be counted, and collected in memory up to
 // 64 kB before it goes to the disk, so a file ends within one frame's text
 // (plus the format's trailer) of the limit.
-import type { CanFrame } from "../frame.ts";
+import type { CanFrame } from "../core/frame.ts";
 import { gzipSink } from "../formats/_gzip.ts";
 import { createLogWriter, logFormatOf } from "../formats/log_file.ts";
 import type { LogWriter } from "../formats/types.ts";

@@ -9,8 +9,8 @@
  * @example Two frames from an in-process virtual bus, then stop (`-n 2`)
  * ```ts
  * import { main } from "./dump.ts";
- * import { VirtualBus, VirtualNetwork } from "../virtual_bus.ts";
- * import { createFrame } from "../frame.ts";
+ * import { VirtualBus, VirtualNetwork } from "../core/virtual_bus.ts";
+ * import { createFrame } from "../core/frame.ts";
  * const network = new VirtualNetwork();
  * const chunks: Uint8Array[] = [];
  * const done = main(["-i", "virtual", "-c", "vcan0", "-n", "2"], {
@@ -28,9 +28,9 @@
  * @module
  */
 
-import { stringifyCandump } from "../candump.ts";
-import type { CanFrame } from "../frame.ts";
-import { RemoteError } from "../errors.ts";
+import { stringifyCandump } from "../core/candump.ts";
+import type { CanFrame } from "../core/frame.ts";
+import { RemoteError } from "../core/errors.ts";
 import {
   BUS_OPTIONS,
   BUS_USAGE,
@@ -47,8 +47,8 @@ import {
 } from "./_common.ts";
 
 export type { ToolIo } from "./_common.ts";
-export type { Environment } from "../config.ts";
-export type { VirtualNetwork } from "../virtual_bus.ts";
+export type { Environment } from "../config/canrc.ts";
+export type { VirtualNetwork } from "../core/virtual_bus.ts";
 
 /** The dump tool's help text. */
 export const USAGE: string = `Usage: dump [options]

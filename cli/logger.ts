@@ -11,8 +11,8 @@
  * @example Recording an in-process virtual bus until stopped
  * ```ts
  * import { main } from "./logger.ts";
- * import { VirtualBus, VirtualNetwork } from "../virtual_bus.ts";
- * import { createFrame } from "../frame.ts";
+ * import { VirtualBus, VirtualNetwork } from "../core/virtual_bus.ts";
+ * import { createFrame } from "../core/frame.ts";
  * const network = new VirtualNetwork();
  * const path = await Deno.makeTempFile({ suffix: ".log" });
  * const stop = new AbortController();
@@ -34,10 +34,10 @@
  */
 
 import { RemoteBus } from "../client.ts";
-import { RemoteError } from "../errors.ts";
-import type { CanFrame } from "../frame.ts";
+import { RemoteError } from "../core/errors.ts";
+import type { CanFrame } from "../core/frame.ts";
 import { createLogWriter } from "../formats/log_file.ts";
-import type { AnyBus } from "../create_bus.ts";
+import type { AnyBus } from "../config/create_bus.ts";
 import {
   BUS_OPTIONS,
   BUS_USAGE,
@@ -56,8 +56,8 @@ import {
 import { RotatingLog } from "./_rotating_log.ts";
 
 export type { ToolIo } from "./_common.ts";
-export type { Environment } from "../config.ts";
-export type { VirtualNetwork } from "../virtual_bus.ts";
+export type { Environment } from "../config/canrc.ts";
+export type { VirtualNetwork } from "../core/virtual_bus.ts";
 
 /** The logger's help text. */
 export const USAGE: string = `Usage: logger [options]

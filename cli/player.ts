@@ -10,7 +10,7 @@
  * @example Replaying a candump log onto an in-process virtual bus
  * ```ts
  * import { main } from "./player.ts";
- * import { VirtualBus, VirtualNetwork } from "../virtual_bus.ts";
+ * import { VirtualBus, VirtualNetwork } from "../core/virtual_bus.ts";
  * const network = new VirtualNetwork();
  * await using listener = VirtualBus.open({ channel: "0", network });
  * const path = await Deno.makeTempFile({ suffix: ".log" });
@@ -25,8 +25,8 @@
  * @module
  */
 
-import type { CanFrame } from "../frame.ts";
-import { stringifyCandump } from "../candump.ts";
+import type { CanFrame } from "../core/frame.ts";
+import { stringifyCandump } from "../core/candump.ts";
 import { readLogFile, type ReadLogFileOptions } from "../formats/log_file.ts";
 import {
   BUS_OPTIONS,
@@ -45,8 +45,8 @@ import {
 import { Refusals } from "./_refusals.ts";
 
 export type { ToolIo } from "./_common.ts";
-export type { Environment } from "../config.ts";
-export type { VirtualNetwork } from "../virtual_bus.ts";
+export type { Environment } from "../config/canrc.ts";
+export type { VirtualNetwork } from "../core/virtual_bus.ts";
 
 /** The player's help text. */
 export const USAGE: string = `Usage: player [options] FILE

@@ -9,7 +9,7 @@
  * @example Sending two frames on an in-process virtual bus
  * ```ts
  * import { main } from "./send.ts";
- * import { VirtualBus, VirtualNetwork } from "../virtual_bus.ts";
+ * import { VirtualBus, VirtualNetwork } from "../core/virtual_bus.ts";
  * const network = new VirtualNetwork();
  * await using listener = VirtualBus.open({ channel: "0", network });
  * const code = await main(["-i", "virtual", "-c", "0", "123#DEADBEEF", "1F334455#R"], {
@@ -23,10 +23,10 @@
  * @module
  */
 
-import type { PeriodicTask } from "../bus.ts";
+import type { PeriodicTask } from "../core/bus.ts";
 import { RemoteBus } from "../client.ts";
-import { parseCansend, stringifyCansend } from "../candump.ts";
-import type { CanFrame } from "../frame.ts";
+import { parseCansend, stringifyCansend } from "../core/candump.ts";
+import type { CanFrame } from "../core/frame.ts";
 import {
   BUS_OPTIONS,
   BUS_USAGE,
@@ -44,8 +44,8 @@ import {
 import { Refusals } from "./_refusals.ts";
 
 export type { ToolIo } from "./_common.ts";
-export type { Environment } from "../config.ts";
-export type { VirtualNetwork } from "../virtual_bus.ts";
+export type { Environment } from "../config/canrc.ts";
+export type { VirtualNetwork } from "../core/virtual_bus.ts";
 
 // How long `-v --periodic` waits for a server's refusal before saying a task runs.
 const SETTLE_SECONDS = 0.3;

@@ -1,8 +1,8 @@
 // One non-blocking CAN_RAW socket bound to one interface, with batched
 // reception (recvmmsg) of frames, their kernel timestamps and direction.
 // Every call here is synchronous, so errno is read on the thread that set it.
-import type { CanFrame } from "../frame.ts";
-import { CanError } from "../errors.ts";
+import type { CanFrame } from "../core/frame.ts";
+import { CanError } from "../core/errors.ts";
 import { errnoError, lastErrno } from "./errno.ts";
 import { cString, libc } from "./libc.ts";
 import {

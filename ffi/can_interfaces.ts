@@ -5,7 +5,7 @@
  * @module
  */
 
-import { CanError } from "../errors.ts";
+import { CanError } from "../core/errors.ts";
 import { CANFD_MTU } from "./structs.ts";
 
 /** `ARPHRD_CAN` of `linux/if_arp.h`: the link type of every CAN interface. */

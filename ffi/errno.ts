@@ -5,7 +5,7 @@
  * @module
  */
 
-import { CanError } from "../errors.ts";
+import { CanError } from "../core/errors.ts";
 import { libc } from "./libc.ts";
 
 // asm-generic/errno-base.h and asm-generic/errno.h: the numbering of x86-64,

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { CanError } from "../errors.ts";
+import { CanError } from "../core/errors.ts";
 import { errnoError, lastErrno, setErrno } from "./errno.ts";
 import { cString, libc } from "./libc.ts";
 
@@ -136,7 +136,7 @@ function checkName(name: string): void {
  * @example
  * ```ts
  * import { getBitrate } from "./libsocketcan.ts";
- * import { CanError } from "../errors.ts";
+ * import { CanError } from "../core/errors.ts";
  * try {
  *   getBitrate("nonexistent0");
  * } catch (error) {
@@ -171,7 +171,7 @@ export function getBitrate(name: string): number {
  * @example
  * ```ts
  * import { setBitrate } from "./libsocketcan.ts";
- * import { CanError } from "../errors.ts";
+ * import { CanError } from "../core/errors.ts";
  * try {
  *   setBitrate("nonexistent0", 500000);
  * } catch (error) {

@@ -20,11 +20,11 @@ import {
   type PeriodicOptions,
   type PeriodicTask,
   type ReceiveOptions,
-} from "../bus.ts";
-import { type CanFrame, validateFrame } from "../frame.ts";
-import { BusClosedError, CanError } from "../errors.ts";
-import { FrameQueue } from "../_frame_queue.ts";
-import { LocalPeriodicTask } from "../_periodic.ts";
+} from "../core/bus.ts";
+import { type CanFrame, validateFrame } from "../core/frame.ts";
+import { BusClosedError, CanError } from "../core/errors.ts";
+import { FrameQueue } from "../core/_frame_queue.ts";
+import { LocalPeriodicTask } from "../core/_periodic.ts";
 import { errnoError, errnoName } from "./errno.ts";
 import { libc } from "./libc.ts";
 import { setBitrate, setDataBitrate } from "./libsocketcan.ts";
@@ -103,7 +103,7 @@ interface PendingSend {
  * @example
  * ```ts
  * import { listCanInterfaces, SocketCanBus } from "./socketcan_bus.ts";
- * import { createFrame } from "../frame.ts";
+ * import { createFrame } from "../core/frame.ts";
  * if (listCanInterfaces().includes("vcan0")) {
  *   await using a = await SocketCanBus.open({ channel: "vcan0" });
  *   await using b = await SocketCanBus.open({ channel: "vcan0" });

@@ -7,14 +7,14 @@
  * @module
  */
 
-import type { CanFilter } from "../bus.ts";
+import type { CanFilter } from "../core/bus.ts";
 import {
   CAN_EFF_MASK,
   CAN_SFF_MASK,
   CANFD_LENGTHS,
   type CanFrame,
   validateFrame,
-} from "../frame.ts";
+} from "../core/frame.ts";
 
 /** `can_id` flag: 29-bit extended identifier. */
 export const CAN_EFF_FLAG = 0x80000000;
@@ -69,7 +69,7 @@ export interface DecodeOptions {
  * @example
  * ```ts
  * import { encodeCanFrame } from "./structs.ts";
- * import { createFrame } from "../frame.ts";
+ * import { createFrame } from "../core/frame.ts";
  * const bytes = encodeCanFrame(createFrame({ arbitrationId: 0x123, isExtendedId: false, data: [0xde, 0xad] }));
  * if (bytes.length !== 16 || bytes[0] !== 0x23 || bytes[4] !== 2 || bytes[8] !== 0xde) throw new Error();
  * ```

@@ -1,7 +1,7 @@
 // Private plumbing shared by the text log formats: buffered text output,
 // the writer methods around it, line reading with line numbers, and bad-line
 // reporting.
-import type { CanFrame } from "../frame.ts";
+import type { CanFrame } from "../core/frame.ts";
 import type { LogSink, LogWriter, ReadLogOptions } from "./types.ts";
 
 const BUFFER_CHARS = 1 << 16;

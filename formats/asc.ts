@@ -46,7 +46,13 @@
  * @module
  */
 
-import { CANFD_LENGTHS, type CanFrame, createFrame, lengthToDlc, validateFrame } from "../frame.ts";
+import {
+  CANFD_LENGTHS,
+  type CanFrame,
+  createFrame,
+  lengthToDlc,
+  validateFrame,
+} from "../core/frame.ts";
 import { channel2int, pythonFloatRepr } from "./_python.ts";
 import { LineErrors, readLines, TextLogWriter } from "./_text.ts";
 import type { LogSink, ReadLogOptions } from "./types.ts";
@@ -90,7 +96,7 @@ export interface AscWriterOptions {
  * @example
  * ```ts
  * import { AscWriter } from "./asc.ts";
- * import { createFrame } from "../frame.ts";
+ * import { createFrame } from "../core/frame.ts";
  * const chunks: Uint8Array[] = [];
  * const writer = new AscWriter(new WritableStream({ write: (c) => void chunks.push(c) }));
  * await writer.write(createFrame({ timestamp: 10, arbitrationId: 0x123, isExtendedId: false, data: [0x11] }));

@@ -7,8 +7,8 @@
  * @module
  */
 
-import { DEFAULT_CANDUMP_CHANNEL, parseCandump, stringifyCandump } from "../candump.ts";
-import { type CanFrame, validateFrame } from "../frame.ts";
+import { DEFAULT_CANDUMP_CHANNEL, parseCandump, stringifyCandump } from "../core/candump.ts";
+import { type CanFrame, validateFrame } from "../core/frame.ts";
 import { readFrameLines, TextLogWriter } from "./_text.ts";
 import type { LogSink, ReadLogOptions } from "./types.ts";
 
@@ -29,7 +29,7 @@ export interface CandumpLogWriterOptions {
  * @example
  * ```ts
  * import { CandumpLogWriter } from "./candump_log.ts";
- * import { createFrame } from "../frame.ts";
+ * import { createFrame } from "../core/frame.ts";
  * const chunks: Uint8Array[] = [];
  * const writer = new CandumpLogWriter(new WritableStream({ write: (c) => void chunks.push(c) }));
  * await writer.write(createFrame({ timestamp: 1.5, arbitrationId: 0x123, isExtendedId: false, data: [1] }));

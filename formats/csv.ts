@@ -25,7 +25,7 @@
  * @module
  */
 
-import { type CanFrame, createFrame, validateFrame } from "../frame.ts";
+import { type CanFrame, createFrame, validateFrame } from "../core/frame.ts";
 import { pythonFloatRepr } from "./_python.ts";
 import { LineErrors, readLines, TextLogWriter } from "./_text.ts";
 import type { LogSink, ReadLogOptions } from "./types.ts";
@@ -58,7 +58,7 @@ function fromBase64(text: string): Uint8Array {
  * @example
  * ```ts
  * import { CsvWriter } from "./csv.ts";
- * import { createFrame } from "../frame.ts";
+ * import { createFrame } from "../core/frame.ts";
  * const chunks: Uint8Array[] = [];
  * const writer = new CsvWriter(new WritableStream({ write: (c) => void chunks.push(c) }));
  * await writer.write(createFrame({ timestamp: 1.5, arbitrationId: 0x123, isExtendedId: false, data: [1, 2] }));

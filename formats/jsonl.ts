@@ -22,7 +22,7 @@
  * @module
  */
 
-import { type CanFrame, type CanFrameInit, createFrame, validateFrame } from "../frame.ts";
+import { type CanFrame, type CanFrameInit, createFrame, validateFrame } from "../core/frame.ts";
 import { readFrameLines, TextLogWriter } from "./_text.ts";
 import type { LogSink, ReadLogOptions } from "./types.ts";
 
@@ -36,7 +36,7 @@ import type { LogSink, ReadLogOptions } from "./types.ts";
  * @example
  * ```ts
  * import { stringifyJsonl } from "./jsonl.ts";
- * import { createFrame } from "../frame.ts";
+ * import { createFrame } from "../core/frame.ts";
  * const line = stringifyJsonl(createFrame({ arbitrationId: 1, data: [0xab] }));
  * if (JSON.parse(line).data !== "ab") throw new Error(line);
  * ```
@@ -154,7 +154,7 @@ export function parseJsonl(line: string): CanFrame {
  * @example
  * ```ts
  * import { JsonlWriter } from "./jsonl.ts";
- * import { createFrame } from "../frame.ts";
+ * import { createFrame } from "../core/frame.ts";
  * const chunks: Uint8Array[] = [];
  * const writer = new JsonlWriter(new WritableStream({ write: (c) => void chunks.push(c) }));
  * await writer.write(createFrame({ timestamp: 1.5, arbitrationId: 0x123, data: [1] }));

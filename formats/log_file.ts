@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { CanFrame } from "../frame.ts";
+import type { CanFrame } from "../core/frame.ts";
 import { AscWriter, readAsc, type ReadAscOptions } from "./asc.ts";
 import { CandumpLogWriter, readCandumpLog } from "./candump_log.ts";
 import { CsvWriter, readCsv } from "./csv.ts";
@@ -90,7 +90,7 @@ export interface LogWriterOptions {
  * @example
  * ```ts
  * import { createLogWriter } from "./log_file.ts";
- * import { createFrame } from "../frame.ts";
+ * import { createFrame } from "../core/frame.ts";
  * const writer = createLogWriter("log", new WritableStream());
  * await writer.write(createFrame({ arbitrationId: 1 }));
  * await writer.close();
@@ -172,7 +172,7 @@ export function readLog(
  * @example
  * ```ts
  * import { openLogWriter, readLogFile } from "./log_file.ts";
- * import { createFrame } from "../frame.ts";
+ * import { createFrame } from "../core/frame.ts";
  * const path = await Deno.makeTempFile({ suffix: ".csv.gz" });
  * const writer = await openLogWriter(path);
  * await writer.write(createFrame({ timestamp: 1, arbitrationId: 0x123, data: [1] }));

@@ -8,7 +8,7 @@
  * @example
  * ```ts
  * import { openLogWriter, readLogFile } from "./mod.ts";
- * import { createFrame } from "../frame.ts";
+ * import { createFrame } from "../core/frame.ts";
  * const path = await Deno.makeTempFile({ suffix: ".asc" });
  * const writer = await openLogWriter(path);
  * await writer.write(createFrame({ timestamp: 100, arbitrationId: 0x123, data: [1, 2] }));

@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { CanFrame } from "../frame.ts";
+import type { CanFrame } from "../core/frame.ts";
 
 /**
  * Where a writer puts its bytes: a `WritableStream`, or anything with a

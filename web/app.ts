@@ -14,10 +14,10 @@
  * @module
  */
 
-import { BusClosedError, RemoteError } from "../errors.ts";
-import type { CanFrame } from "../frame.ts";
+import { BusClosedError, RemoteError } from "../core/errors.ts";
+import type { CanFrame } from "../core/frame.ts";
 import { RemoteBus, type RemoteBusOptions, type RemoteBusState } from "../client.ts";
-import { CloseCode } from "../protocol.ts";
+import { CloseCode } from "../core/protocol.ts";
 import { byId, download, setText } from "./_dom.ts";
 import { frameDuration } from "./bus_load.ts";
 import { formatCount, type TimeMode } from "./format.ts";

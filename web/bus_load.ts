@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { CanFrame } from "../frame.ts";
+import type { CanFrame } from "../core/frame.ts";
 
 /** Bits of a frame on the wire, split by the bit rate they are sent at. */
 export interface FrameBits {
@@ -31,7 +31,7 @@ export interface FrameBits {
  * @example
  * ```ts
  * import { frameBits } from "./bus_load.ts";
- * import { createFrame } from "../frame.ts";
+ * import { createFrame } from "../core/frame.ts";
  * // 8 data bytes, 11-bit id: 111 bits + 24 stuff bits
  * const bits = frameBits(createFrame({ isExtendedId: false, data: new Uint8Array(8) }));
  * if (bits.nominal !== 135 || bits.data !== 0) throw new Error(JSON.stringify(bits));
@@ -74,7 +74,7 @@ export function frameBits(frame: CanFrame): FrameBits {
  * @example
  * ```ts
  * import { frameDuration } from "./bus_load.ts";
- * import { createFrame } from "../frame.ts";
+ * import { createFrame } from "../core/frame.ts";
  * const seconds = frameDuration(createFrame({ isExtendedId: false, data: new Uint8Array(8) }), 500_000);
  * if (Math.abs(seconds - 270e-6) > 1e-9) throw new Error(String(seconds));
  * ```

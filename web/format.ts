@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { CanFrame } from "../frame.ts";
+import type { CanFrame } from "../core/frame.ts";
 
 const HEX_BYTES: readonly string[] = Array.from(
   { length: 256 },
@@ -35,7 +35,7 @@ export function hexByte(byte: number): string {
  * @example
  * ```ts
  * import { formatId } from "./format.ts";
- * import { createFrame } from "../frame.ts";
+ * import { createFrame } from "../core/frame.ts";
  * if (formatId(createFrame({ arbitrationId: 0x12, isExtendedId: false })) !== "012") throw new Error();
  * if (formatId(createFrame({ arbitrationId: 0x18fef100 })) !== "18FEF100") throw new Error();
  * ```
@@ -53,7 +53,7 @@ export function formatId(frame: CanFrame): string {
  * @example
  * ```ts
  * import { formatData } from "./format.ts";
- * import { createFrame } from "../frame.ts";
+ * import { createFrame } from "../core/frame.ts";
  * if (formatData(createFrame({ data: [0xde, 0xad] })) !== "DE AD") throw new Error();
  * if (formatData(createFrame({ isRemoteFrame: true, dlc: 8 })) !== "R 8") throw new Error();
  * ```
@@ -74,7 +74,7 @@ export function formatData(frame: CanFrame): string {
  * @example
  * ```ts
  * import { frameFlags } from "./format.ts";
- * import { createFrame } from "../frame.ts";
+ * import { createFrame } from "../core/frame.ts";
  * const flags = frameFlags(createFrame({ isFd: true, bitrateSwitch: true }));
  * if (flags.join(" ") !== "EXT FD BRS") throw new Error(flags.join(" "));
  * ```

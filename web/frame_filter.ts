@@ -6,8 +6,8 @@
  * @module
  */
 
-import { type CanFilter, matchesFilters } from "../bus.ts";
-import { CAN_EFF_MASK, type CanFrame } from "../frame.ts";
+import { type CanFilter, matchesFilters } from "../core/bus.ts";
+import { CAN_EFF_MASK, type CanFrame } from "../core/frame.ts";
 import { formatData, formatId, frameFlags } from "./format.ts";
 
 /** A frame's kind for the kind filter. */
@@ -41,7 +41,7 @@ export type FramePredicate = (frame: CanFrame) => boolean;
  * @example
  * ```ts
  * import { frameKind } from "./frame_filter.ts";
- * import { createFrame } from "../frame.ts";
+ * import { createFrame } from "../core/frame.ts";
  * if (frameKind(createFrame({ isRemoteFrame: true })) !== "rtr") throw new Error();
  * ```
  */
@@ -81,7 +81,7 @@ function parseHex(term: string, text: string): number {
  * @example
  * ```ts
  * import { parseIdFilter } from "./frame_filter.ts";
- * import { createFrame } from "../frame.ts";
+ * import { createFrame } from "../core/frame.ts";
  * const pass = parseIdFilter("100-1FF, 7E0/7F8, !123")!;
  * const id = (arbitrationId: number) => createFrame({ arbitrationId, isExtendedId: false });
  * if (!pass(id(0x150)) || !pass(id(0x7e3)) || pass(id(0x123)) || pass(id(0x200))) throw new Error();
@@ -130,7 +130,7 @@ export function parseIdFilter(text: string): FramePredicate | null {
  * @example
  * ```ts
  * import { searchText } from "./frame_filter.ts";
- * import { createFrame } from "../frame.ts";
+ * import { createFrame } from "../core/frame.ts";
  * const text = searchText(createFrame({ arbitrationId: 0x123, isExtendedId: false, data: [0xde, 0xad] }));
  * if (text !== "123#DEAD DE AD") throw new Error(text);
  * ```
@@ -152,7 +152,7 @@ export function searchText(frame: CanFrame): string {
  * @example
  * ```ts
  * import { compileFilter } from "./frame_filter.ts";
- * import { createFrame } from "../frame.ts";
+ * import { createFrame } from "../core/frame.ts";
  * const pass = compileFilter({ kinds: ["data"], search: "beef" })!;
  * if (!pass(createFrame({ data: [0xbe, 0xef] }))) throw new Error();
  * if (pass(createFrame({ isFd: true, data: [0xbe, 0xef] }))) throw new Error("not a classic frame");

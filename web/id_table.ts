@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { CanFrame } from "../frame.ts";
+import type { CanFrame } from "../core/frame.ts";
 import { formatData, formatId, frameFlags } from "./format.ts";
 
 /** One identifier's row. */
@@ -41,7 +41,7 @@ export type SortKey = "id" | "count" | "period" | "dlc" | "last";
  * @example
  * ```ts
  * import { rowKey } from "./id_table.ts";
- * import { createFrame } from "../frame.ts";
+ * import { createFrame } from "../core/frame.ts";
  * if (rowKey(createFrame({ arbitrationId: 16 })) !== "dx16") throw new Error();
  * ```
  */
@@ -57,7 +57,7 @@ export function rowKey(frame: CanFrame): string {
  * @example
  * ```ts
  * import { IdTable } from "./id_table.ts";
- * import { createFrame } from "../frame.ts";
+ * import { createFrame } from "../core/frame.ts";
  * const table = new IdTable();
  * table.update(createFrame({ timestamp: 1, arbitrationId: 1, data: [1, 2] }), 0);
  * const row = table.update(createFrame({ timestamp: 1.01, arbitrationId: 1, data: [1, 3] }), 5)!;
@@ -160,7 +160,7 @@ export class IdTable {
  * @example
  * ```ts
  * import { IdTable, sortRows } from "./id_table.ts";
- * import { createFrame } from "../frame.ts";
+ * import { createFrame } from "../core/frame.ts";
  * const table = new IdTable();
  * for (const id of [3, 1, 2]) table.update(createFrame({ arbitrationId: id }), 0);
  * const ids = sortRows(table.rows(), "id").map((r) => r.frame.arbitrationId);
@@ -198,7 +198,7 @@ export function sortRows(rows: IdRow[], key: SortKey, descending = false): IdRow
  * @example
  * ```ts
  * import { IdTable, rowsToCsv } from "./id_table.ts";
- * import { createFrame } from "../frame.ts";
+ * import { createFrame } from "../core/frame.ts";
  * const table = new IdTable();
  * table.update(createFrame({ timestamp: 2, arbitrationId: 0x123, isExtendedId: false, data: [0xab] }), 0);
  * const lines = rowsToCsv(table.rows()).split("\r\n");

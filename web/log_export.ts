@@ -6,8 +6,8 @@
  * @module
  */
 
-import { stringifyCandump } from "../candump.ts";
-import type { CanFrame } from "../frame.ts";
+import { stringifyCandump } from "../core/candump.ts";
+import type { CanFrame } from "../core/frame.ts";
 
 /**
  * The interface name a log line carries for a server channel: a channel
@@ -38,7 +38,7 @@ export function logChannelName(channel: string): string {
  * @example
  * ```ts
  * import { toCandumpLog } from "./log_export.ts";
- * import { createFrame } from "../frame.ts";
+ * import { createFrame } from "../core/frame.ts";
  * const frame = createFrame({ timestamp: 1700000000.5, arbitrationId: 0x123, isExtendedId: false, data: [1], isRx: true });
  * if (toCandumpLog([frame], "can0") !== "(1700000000.500000) can0 123#01\n") throw new Error();
  * ```

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { CanFrame } from "../frame.ts";
+import type { CanFrame } from "../core/frame.ts";
 import type { FramePredicate } from "./frame_filter.ts";
 
 /**
@@ -17,7 +17,7 @@ import type { FramePredicate } from "./frame_filter.ts";
  * @example
  * ```ts
  * import { TraceStore } from "./trace_store.ts";
- * import { createFrame } from "../frame.ts";
+ * import { createFrame } from "../core/frame.ts";
  * const store = new TraceStore(1000);
  * for (let i = 0; i < 10; i++) store.push(createFrame({ arbitrationId: i }));
  * store.setFilter((f) => f.arbitrationId % 2 === 0);

@@ -6,10 +6,10 @@
  * @module
  */
 
-import type { PeriodicTask } from "../bus.ts";
-import { parseCansend, stringifyCansend } from "../candump.ts";
+import type { PeriodicTask } from "../core/bus.ts";
+import { parseCansend, stringifyCansend } from "../core/candump.ts";
 import type { RemoteBus } from "../client.ts";
-import { type CanFrame, createFrame } from "../frame.ts";
+import { type CanFrame, createFrame } from "../core/frame.ts";
 import { byId, el } from "./_dom.ts";
 import { parseHexBytes } from "./format.ts";
 

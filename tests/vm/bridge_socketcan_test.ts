@@ -1,15 +1,15 @@
 // The whole bridge on a real kernel: a server sharing vcan interfaces to
 // several clients at once, with can-utils as the independent peer on the
 // other side (tests/vm/run.sh). Ignored where there is no vcan0.
-import { assert, assertEquals } from "../_assert.ts";
-import { collect, frameFields } from "../bus_conformance.ts";
-import { TestClient } from "../_ws_client.ts";
+import { assert, assertEquals } from "../_helpers/assert.ts";
+import { collect, frameFields } from "../_helpers/bus_conformance.ts";
+import { TestClient } from "../_helpers/ws_client.ts";
 import { serve } from "../../server.ts";
 import { RemoteBus } from "../../client.ts";
-import { parseCansend, stringifyCandump } from "../../candump.ts";
-import { type CanFrame, createFrame } from "../../frame.ts";
-import { RemoteError } from "../../errors.ts";
-import { JSON_PROTOCOL } from "../../protocol.ts";
+import { parseCansend, stringifyCandump } from "../../core/candump.ts";
+import { type CanFrame, createFrame } from "../../core/frame.ts";
+import { RemoteError } from "../../core/errors.ts";
+import { JSON_PROTOCOL } from "../../core/protocol.ts";
 import { Candump, needsVcan, needsVm, run } from "./_vm.ts";
 
 const within = (ms = 5000) => ({ signal: AbortSignal.timeout(ms) });

@@ -1,6 +1,6 @@
 // The Bus conformance suite against SocketCanBus on vcan0 (run in the VM:
 // tests/vm/run.sh; ignored on machines without vcan0).
-import { defineBusConformance } from "../bus_conformance.ts";
+import { defineBusConformance } from "../_helpers/bus_conformance.ts";
 import { SocketCanBus } from "../../ffi/socketcan_bus.ts";
 import { needsVcan } from "./_vm.ts";
 

@@ -1,14 +1,14 @@
 // SocketCanBus against can-utils as the independent peer, on a real kernel
 // (tests/vm/run.sh). Tests that add, remove or toggle interfaces run only in
 // the throw-away VM; they use interfaces of their own, never vcan0/vcan1.
-import { assert, assertEquals, assertRejects } from "../_assert.ts";
-import { collect, drain, frameFields, receiveUntil } from "../bus_conformance.ts";
+import { assert, assertEquals, assertRejects } from "../_helpers/assert.ts";
+import { collect, drain, frameFields, receiveUntil } from "../_helpers/bus_conformance.ts";
 import { SocketCanBus } from "../../ffi/socketcan_bus.ts";
 import { interfaceInfo, listCanInterfaces } from "../../ffi/can_interfaces.ts";
 import { getState, setBitrate } from "../../ffi/libsocketcan.ts";
-import { parseCandump, parseCansend, stringifyCansend } from "../../candump.ts";
-import { type CanFrame, createFrame } from "../../frame.ts";
-import { BusClosedError, CanError } from "../../errors.ts";
+import { parseCandump, parseCansend, stringifyCansend } from "../../core/candump.ts";
+import { type CanFrame, createFrame } from "../../core/frame.ts";
+import { BusClosedError, CanError } from "../../core/errors.ts";
 import { Candump, needsVcan, needsVm, run, withVcan } from "./_vm.ts";
 
 const within = (ms = 3000) => ({ signal: AbortSignal.timeout(ms) });

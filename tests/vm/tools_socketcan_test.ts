@@ -1,13 +1,13 @@
 // The tools and log formats against can-utils on a real kernel
 // (tests/vm/run.sh): candump -L output parses to the frames cansend sent, our
 // .log replays with canplayer, and our logger and player work on SocketCAN.
-import { assertEquals } from "../_assert.ts";
-import { frameFields } from "../bus_conformance.ts";
+import { assertEquals } from "../_helpers/assert.ts";
+import { frameFields } from "../_helpers/bus_conformance.ts";
 import { main as logger } from "../../cli/logger.ts";
 import { main as player } from "../../cli/player.ts";
-import { parseCandump, parseCansend } from "../../candump.ts";
+import { parseCandump, parseCansend } from "../../core/candump.ts";
 import { readLogFile } from "../../formats/log_file.ts";
-import type { CanFrame } from "../../frame.ts";
+import type { CanFrame } from "../../core/frame.ts";
 import { Candump, needsVcan, run } from "./_vm.ts";
 
 const SENT = [

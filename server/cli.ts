@@ -1,0 +1,293 @@
+// The server's command line: python-can-remote's flags, LogTape logging,
+// clean shutdown on SIGINT/SIGTERM.
+import { parseArgs } from "node:util";
+import { configure, getConsoleSink, getLogger, getTextFormatter } from "@logtape/logtape";
+import { serve } from "./serve.ts";
+import { DEFAULT_PORT } from "../core/protocol.ts";
+import { VirtualBackend } from "./backends/backend.ts";
+import { startDemoTraffic } from "./backends/demo.ts";
+import { VirtualBus } from "../core/virtual_bus.ts";
+import type { TokenEntry } from "./access/auth.ts";
+import { parseIdRange } from "./limits.ts";
+
+export const USAGE = `Usage: canremote-server [options]
+
+Shares a CAN bus with WebSocket clients (python-can-remote compatible) and
+serves a web page to watch it.
+
+Options:
+  -i, --interface NAME  virtual or socketcan                   (default: virtual)
+  -c, --channel NAME    channel to share; repeat for several    (default: 0 / can0)
+                        ws://HOST:PORT/ is the first, ws://HOST:PORT/NAME each one
+  -b, --bitrate BPS     bit rate set on the interface, forced on every client
+  -H, --host ADDR       address to listen on                     (default: 127.0.0.1)
+                        any other address needs tokens or --insecure
+  -p, --port PORT       TCP port                                 (default: ${DEFAULT_PORT})
+  -C, --cert FILE       PEM certificate: serve wss:// and https:// (with --key)
+  -K, --key FILE        PEM private key
+      --demo            send demo traffic on the (virtual) bus
+  -v, --verbose         more log detail (repeat for debug)
+  -h, --help            show this text
+
+Access:
+  -t, --token TOKEN     a read-write token (send, periodic, receive); repeatable
+      --read-only-token TOKEN
+                        a read-only token (receive only); repeatable
+  -T, --tokens-file FILE
+                        one "TOKEN ROLE [CHANNEL,...]" per line, ROLE rw or ro;
+                        reloaded on SIGHUP (clients whose token went are closed)
+      --insecure        listen on a non-loopback --host without tokens
+      --allow-origin ORIGIN
+                        a web origin whose pages may connect besides the
+                        server's own, e.g. https://dash.lab:8443; repeatable
+      --trusted-proxy ADDR
+                        the IP address of a reverse proxy in front of the
+                        server: its X-Forwarded-For names the client (for
+                        --max-auth-failures and the logs); repeatable
+
+Limits (per client unless said):
+      --max-clients N             clients at once, server-wide  (default: 256)
+      --max-pending N             connections not yet admitted (no valid token
+                                  or no bus_request yet), server-wide;
+                                  more get HTTP 503             (default: 128)
+      --max-auth-failures N       wrong tokens from one address in a
+                                  minute, then HTTP 429 until that
+                                  minute is over; 0: no limit   (default: 10)
+      --max-message-size BYTES    larger messages close 1009    (default: 65536)
+      --max-config-size BYTES     larger bus_request close 1009 (default: 16384)
+      --max-send-rate N           frames/s; 0 for no limit      (default: 10000)
+      --send-burst N              frames at once above the rate (default: 1000)
+      --allow-id RANGE            ids clients may send, hex: 123 or 100-1FF;
+                                  repeatable                    (default: all)
+      --max-periodic-tasks N      periodic tasks                (default: 64)
+      --min-period SECONDS        shortest period               (default: 0.001)
+      --max-buffered-bytes BYTES  queued for a slow reader      (default: 1048576)
+      --max-pending-sends N       frames waiting for the bus    (default: 4096)
+      --max-pending-input N       messages before bus_response  (default: 1024)
+      --request-timeout MS        time to send the bus_request  (default: 10000)
+
+Security model:
+  what is protected          how
+  -------------------------  ----------------------------------------------------
+  reaching the server        127.0.0.1 unless --host; another address needs
+                             tokens or --insecure (logged as a warning)
+  using the bus              tokens: Bearer header, subprotocol entry or the
+                             config's token; wrong or missing: HTTP 401 or
+                             close 4401 before any bus is opened
+  sending frames             role rw; ro tokens get "read-only client" errors
+  other channels             a token's channel list: HTTP 403 or close 4403
+  guessing tokens            --max-auth-failures wrong tokens a minute from one
+                             address, then HTTP 429 (IPv6: per /64)
+  token-less connections     wait apart from the clients (--max-pending), so
+                             they cannot fill --max-clients
+  the channel list           /api/channels needs a token when tokens are set
+  browsers on other sites    Origin must be the server's or --allow-origin: 403
+  framing the page           only the server's own pages and --allow-origin
+                             ones may show it in a frame (clickjacking)
+  DNS rebinding              on loopback, Host must be a loopback name: 403
+  the interface and bitrate  set by the server; a client naming another
+                             interface or channel is closed with 4400
+  eavesdropping              --cert/--key for wss:// and https://
+  the bus and other clients  the limits above; each refusal hits one client
+  the logs                   tokens are never logged; client text is escaped,
+                             cut short, and its error events rate-limited
+
+Examples:
+  deno run -A jsr:@canremote/server --demo
+  deno run -A jsr:@canremote/server -i socketcan -c can0 -b 500000 \\
+      -H 0.0.0.0 -T /etc/canremote/tokens -C cert.pem -K key.pem
+  deno run -A jsr:@canremote/server -i virtual -c 0 -c 1 -p 54701
+
+Python clients connect with:
+  can.Bus("ws://127.0.0.1:${DEFAULT_PORT}/", interface="remote")
+  can.Bus("wss://canbox.lab:${DEFAULT_PORT}/", interface="remote", token="...")`;
+
+const OPTIONS = {
+  interface: { type: "string", short: "i" },
+  channel: { type: "string", short: "c", multiple: true },
+  bitrate: { type: "string", short: "b" },
+  host: { type: "string", short: "H" },
+  port: { type: "string", short: "p" },
+  cert: { type: "string", short: "C" },
+  key: { type: "string", short: "K" },
+  demo: { type: "boolean" },
+  verbose: { type: "boolean", short: "v", multiple: true },
+  help: { type: "boolean", short: "h" },
+  token: { type: "string", short: "t", multiple: true },
+  "read-only-token": { type: "string", multiple: true },
+  "tokens-file": { type: "string", short: "T" },
+  insecure: { type: "boolean" },
+  "allow-origin": { type: "string", multiple: true },
+  "trusted-proxy": { type: "string", multiple: true },
+  "max-clients": { type: "string" },
+  "max-pending": { type: "string" },
+  "max-auth-failures": { type: "string" },
+  "max-message-size": { type: "string" },
+  "max-config-size": { type: "string" },
+  "max-send-rate": { type: "string" },
+  "send-burst": { type: "string" },
+  "allow-id": { type: "string", multiple: true },
+  "max-periodic-tasks": { type: "string" },
+  "min-period": { type: "string" },
+  "max-buffered-bytes": { type: "string" },
+  "max-pending-sends": { type: "string" },
+  "max-pending-input": { type: "string" },
+  "request-timeout": { type: "string" },
+} as const;
+
+function positiveInt(name: string, value: string | undefined, max = Number.MAX_SAFE_INTEGER) {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > max) {
+    throw new RangeError(`--${name} must be an integer 0-${max}, got "${value}"`);
+  }
+  return n;
+}
+
+function atLeastOne(name: string, value: string | undefined) {
+  const n = positiveInt(name, value);
+  if (n === 0) throw new RangeError(`--${name} must be at least 1, got "${value}"`);
+  return n;
+}
+
+function seconds(name: string, value: string | undefined) {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d*\.?\d+(e-?\d+)?$/i.test(value) || !(n > 0)) {
+    throw new RangeError(`--${name} must be a positive number of seconds, got "${value}"`);
+  }
+  return n;
+}
+
+type Parsed = ReturnType<typeof parse>;
+function parse(args: string[]) {
+  return parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false }).values;
+}
+
+// The serve() options of the access and limit flags.
+function securityOptions(parsed: Parsed) {
+  const tokens: TokenEntry[] = [
+    ...(parsed.token ?? []).map((token, i) => ({
+      token,
+      role: "rw" as const,
+      label: `--token ${i + 1}`,
+    })),
+    ...(parsed["read-only-token"] ?? []).map((token, i) => ({
+      token,
+      role: "ro" as const,
+      label: `--read-only-token ${i + 1}`,
+    })),
+  ];
+  const sendRate = positiveInt("max-send-rate", parsed["max-send-rate"]);
+  const authFailures = positiveInt("max-auth-failures", parsed["max-auth-failures"]);
+  return {
+    tokens: tokens.length ? tokens : undefined,
+    tokensFile: parsed["tokens-file"],
+    insecure: parsed.insecure ?? false,
+    allowOrigins: parsed["allow-origin"],
+    trustedProxies: parsed["trusted-proxy"],
+    maxClients: atLeastOne("max-clients", parsed["max-clients"]),
+    maxPending: atLeastOne("max-pending", parsed["max-pending"]),
+    maxAuthFailures: authFailures === 0 ? Infinity : authFailures,
+    maxMessageSize: atLeastOne("max-message-size", parsed["max-message-size"]),
+    maxConfigSize: atLeastOne("max-config-size", parsed["max-config-size"]),
+    maxSendRate: sendRate === 0 ? Infinity : sendRate,
+    sendBurst: atLeastOne("send-burst", parsed["send-burst"]),
+    allowedIds: parsed["allow-id"]?.map(parseIdRange),
+    maxPeriodicTasks: positiveInt("max-periodic-tasks", parsed["max-periodic-tasks"]),
+    minPeriod: seconds("min-period", parsed["min-period"]),
+    maxBufferedBytes: atLeastOne("max-buffered-bytes", parsed["max-buffered-bytes"]),
+    maxPendingSends: atLeastOne("max-pending-sends", parsed["max-pending-sends"]),
+    maxPendingInput: positiveInt("max-pending-input", parsed["max-pending-input"]),
+    requestTimeout: atLeastOne("request-timeout", parsed["request-timeout"]),
+  };
+}
+
+/** Runs the server until SIGINT/SIGTERM. @returns The exit code. */
+export async function main(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parse(args);
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (parsed.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const verbosity = parsed.verbose?.length ?? 0;
+  await configure({
+    sinks: {
+      console: getConsoleSink({
+        formatter: getTextFormatter({
+          timestamp: "time",
+          value: (v, inspect) => typeof v === "string" ? v : inspect(v),
+        }),
+      }),
+    },
+    loggers: [
+      {
+        category: ["canremote"],
+        lowestLevel: verbosity >= 1 ? "debug" : "info",
+        sinks: ["console"],
+      },
+      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["console"] },
+    ],
+  });
+  const log = getLogger(["canremote", "server"]);
+  const iface = parsed.interface ?? "virtual";
+  if (iface !== "virtual" && iface !== "socketcan") {
+    console.error(`Unknown interface "${iface}": use virtual or socketcan`);
+    return 2;
+  }
+  let server;
+  try {
+    const channels = parsed.channel ?? [iface === "virtual" ? "0" : "can0"];
+    const readFile = (path: string | undefined) =>
+      path === undefined ? undefined : Deno.readTextFileSync(path);
+    if ((parsed.cert === undefined) !== (parsed.key === undefined)) {
+      throw new TypeError("--cert and --key go together");
+    }
+    server = await serve({
+      interface: iface,
+      channels,
+      bitrate: positiveInt("bitrate", parsed.bitrate),
+      hostname: parsed.host ?? "127.0.0.1",
+      port: positiveInt("port", parsed.port, 65535) ?? DEFAULT_PORT,
+      cert: readFile(parsed.cert),
+      key: readFile(parsed.key),
+      ...securityOptions(parsed),
+    });
+  } catch (error) {
+    log.error("Cannot start: {message}", { message: (error as Error).message });
+    return 1;
+  }
+  const stopDemo: (() => void)[] = [];
+  if (parsed.demo) {
+    if (!(server.backend instanceof VirtualBackend)) {
+      log.warn("--demo only sends on the virtual interface; ignored");
+    } else {
+      for (const channel of server.backend.channels) {
+        const bus = VirtualBus.open({ channel, network: server.backend.network });
+        stopDemo.push(startDemoTraffic(bus), () => bus.close());
+      }
+    }
+  }
+  const channels = server.backend.channels;
+  log.info("Sharing {iface} {channels}", { iface, channels: channels.join(", ") });
+  for (const [i, channel] of channels.entries()) {
+    const path = i === 0 ? "" : encodeURIComponent(channel);
+    log.info("Channel {channel}: {url}", { channel, url: server.url + path });
+  }
+  log.info("Web page: {url}", { url: server.httpUrl });
+  const { promise, resolve } = Promise.withResolvers<string>();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => resolve(signal));
+  }
+  const signal = await promise;
+  log.info("{signal}: closing every client", { signal });
+  for (const stop of stopDemo) stop();
+  await server.close();
+  return 0;
+}

@@ -1,0 +1,253 @@
+/**
+ * Starting a server: the backend, the access rules, the HTTP listener and the
+ * bridge between them. The CLI (cli.ts) and the package entry (server.ts)
+ * both call {@linkcode serve}.
+ *
+ * @module
+ */
+
+import { type Backend, VirtualBackend } from "./backends/backend.ts";
+import { CanBridge } from "./http/bridge.ts";
+import { SocketCanBackend } from "./backends/socketcan.ts";
+import type { Limits } from "./limits.ts";
+import { DEFAULT_PORT } from "../core/protocol.ts";
+import { getLogger } from "@logtape/logtape";
+import { exposure, readTokensFile, type TokenEntry, TokenTable } from "./access/auth.ts";
+
+/** Options of {@linkcode serve}. */
+export interface ServeOptions extends Partial<Limits> {
+  /**
+   * Interface to share when no `backend` is given.
+   * @default {"virtual"}
+   */
+  interface?: "virtual" | "socketcan";
+  /**
+   * Channels to share; the first one is also served at `/`.
+   * @default {["0"]} for virtual, `["can0"]` for socketcan
+   */
+  channels?: (string | number)[];
+  /** A ready backend; overrides `interface` and `channels`. */
+  backend?: Backend;
+  /**
+   * Address to listen on.
+   * @default {"127.0.0.1"}
+   */
+  hostname?: string;
+  /**
+   * TCP port; 0 picks a free one.
+   * @default {54701}
+   */
+  port?: number;
+  /** PEM certificate chain for wss:// and https:// (with `key`). */
+  cert?: string;
+  /** PEM private key for wss:// and https:// (with `cert`). */
+  key?: string;
+  /**
+   * Most clients admitted at once (authenticated, or on a server without
+   * tokens past their `bus_request`); more get HTTP 503 before upgrading, or
+   * close 1013 if the server filled up while they waited.
+   * @default {256}
+   */
+  maxClients?: number;
+  /**
+   * Most connections waiting to be admitted at once (no valid token in the
+   * upgrade request yet, or no `bus_request` yet on a server without tokens);
+   * more get HTTP 503. They do not count towards `maxClients`.
+   * @default {128}
+   */
+  maxPending?: number;
+  /**
+   * Wrong tokens one remote address may present within `authFailureWindow`;
+   * after that, its upgrades and `/api/channels` requests get HTTP 429 until
+   * the window ends. `Infinity` turns the limit off.
+   * @default {10}
+   */
+  maxAuthFailures?: number;
+  /**
+   * The window of `maxAuthFailures`, in milliseconds.
+   * @default {60000}
+   */
+  authFailureWindow?: number;
+  /**
+   * Access tokens: a string is a read-write token for every channel. When
+   * tokens are given (here or by `tokensFile`), every client needs one.
+   * @default {undefined}
+   */
+  tokens?: (string | TokenEntry)[];
+  /**
+   * A tokens file, one `TOKEN ROLE [CHANNEL,...]` per line (ROLE `rw` or
+   * `ro`), read at start and again on `reloadTokens()` and on SIGHUP.
+   * @default {undefined}
+   */
+  tokensFile?: string;
+  /**
+   * Reload `tokensFile` when the process gets SIGHUP (not on Windows).
+   * @default {true}
+   */
+  reloadOnSighup?: boolean;
+  /**
+   * Allow listening on a non-loopback address without access tokens: anyone
+   * who can reach the port can then send frames to the bus.
+   * @default {false}
+   */
+  insecure?: boolean;
+  /**
+   * Origins whose web pages may open WebSockets besides the server's own
+   * (`"https://dash.lab:8443"`; `"*"` for all). Browsers from any other
+   * origin get HTTP 403 (cross-site WebSocket hijacking).
+   * @default {[]}
+   */
+  allowOrigins?: string[];
+  /**
+   * IP addresses of reverse proxies in front of the server, e.g.
+   * `["127.0.0.1"]` for nginx on the same machine. A request from one of
+   * them counts as coming from the client its `X-Forwarded-For` names, for
+   * the failed-attempt limit and the logs; from anyone else the header is
+   * ignored, since a client could write any address into it.
+   * @default {[]}
+   */
+  trustedProxies?: string[];
+}
+
+/** A running server. */
+export interface CanServer extends AsyncDisposable {
+  /** WebSocket URL of the first channel, e.g. `ws://127.0.0.1:54701/`. */
+  readonly url: string;
+  /** URL of the web page, e.g. `http://127.0.0.1:54701/`. */
+  readonly httpUrl: string;
+  /** The listening address. */
+  readonly addr: Deno.NetAddr;
+  /** The backend whose buses the clients get. */
+  readonly backend: Backend;
+  /**
+   * Request routing and the live sessions, for canremote's own tests; not a
+   * stable API.
+   * @internal
+   */
+  readonly bridge: CanBridge;
+  /**
+   * Reads `tokensFile` again and applies it: clients whose token was removed
+   * are closed with 4401. On an error the tokens in force stay.
+   * @throws {SyntaxError} / {RangeError} / {Deno.errors.NotFound} For a bad file.
+   */
+  reloadTokens(): Promise<void>;
+  /** Closes every client with 1001, releases their buses and stops listening. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a server.
+ *
+ * @param options Interface, channels, address, TLS and limits.
+ * @returns The running server.
+ * @throws {TypeError} When `hostname` is not a loopback address and neither
+ *   tokens nor `insecure` are given, or only one of `cert` and `key` is.
+ * @throws {SyntaxError} / {RangeError} For a bad token or tokens file.
+ * @throws {Deno.errors.AddrInUse} When the port is taken.
+ * @example
+ * ```ts
+ * import { serve } from "../server.ts";
+ * const server = await serve({ port: 0 });
+ * await server.close();
+ * ```
+ * @example With access tokens: read-write for the operator, read-only for a dashboard
+ * ```ts
+ * import { serve } from "../server.ts";
+ * import { RemoteBus } from "../client.ts";
+ * import { RemoteError } from "../core/errors.ts";
+ * await using server = await serve({
+ *   port: 0,
+ *   tokens: ["operator-3c9f1e7a55", { token: "dashboard-8b2d04c1e9", role: "ro" }],
+ * });
+ * await using dashboard = await RemoteBus.connect(server.url, { token: "dashboard-8b2d04c1e9" });
+ * const refused = await RemoteBus.connect(server.url).catch((e) => e);
+ * if (!(refused instanceof RemoteError) || refused.code !== 4401) throw refused;
+ * ```
+ */
+export async function serve(options: ServeOptions = {}): Promise<CanServer> {
+  const log = getLogger(["canremote", "server"]);
+  const hostname = options.hostname ?? "127.0.0.1";
+  if ((options.cert === undefined) !== (options.key === undefined)) {
+    throw new TypeError("cert and key go together");
+  }
+  const tls = options.cert !== undefined && options.key !== undefined;
+  const channels = (options.backend?.channels ??
+    options.channels ?? [options.interface === "socketcan" ? "can0" : "0"]).map(String);
+  const loadTokens = async (): Promise<TokenTable | undefined> => {
+    if (options.tokens === undefined && options.tokensFile === undefined) return undefined;
+    const entries: TokenEntry[] = (options.tokens ?? []).map((t, i) =>
+      typeof t === "string" ? { token: t, role: "rw", label: `token ${i + 1}` } : t
+    );
+    if (options.tokensFile !== undefined) {
+      const file = await readTokensFile(options.tokensFile, channels);
+      if (file.warning) log.warn("{warning}", { warning: file.warning });
+      entries.push(...file.entries);
+    }
+    return new TokenTable(entries);
+  };
+  const tokens = await loadTokens();
+  const access = exposure({ hostname, tokens, insecure: options.insecure ?? false, tls });
+  if (access.refusal) throw new TypeError(access.refusal);
+  const backend = options.backend ?? await createBackend(options);
+  const bridge = new CanBridge({ ...options, backend, tokens, hostname });
+  const httpServer = Deno.serve({
+    hostname,
+    port: options.port ?? DEFAULT_PORT,
+    onListen: () => {},
+    ...(tls ? { cert: options.cert, key: options.key } : {}),
+  }, bridge.fetch);
+  for (const warning of access.warnings) log.warn("{warning}", { warning });
+  log.info("Access: {summary}", { summary: access.summary });
+  const addr = httpServer.addr;
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  const reloadTokens = async () => {
+    if (options.tokensFile === undefined) return;
+    const table = (await loadTokens())!;
+    bridge.setTokens(table);
+    const { rw, ro } = table.counts;
+    log.info("Reloaded {file}: {rw} read-write and {ro} read-only tokens", {
+      file: options.tokensFile,
+      rw,
+      ro,
+    });
+  };
+  const onHangUp = () => {
+    reloadTokens().catch((error) => {
+      log.error("Cannot reload the tokens, keeping those in force: {message}", {
+        message: (error as Error).message,
+      });
+    });
+  };
+  const watch = options.tokensFile !== undefined && (options.reloadOnSighup ?? true) &&
+    Deno.build.os !== "windows";
+  if (watch) Deno.addSignalListener("SIGHUP", onHangUp);
+  let closed: Promise<void> | undefined;
+  const close = () =>
+    closed ??= (async () => {
+      if (watch) Deno.removeSignalListener("SIGHUP", onHangUp);
+      await bridge.close();
+      await httpServer.shutdown();
+    })();
+  return {
+    url: `${tls ? "wss" : "ws"}://${host}:${addr.port}/`,
+    httpUrl: `${tls ? "https" : "http"}://${host}:${addr.port}/`,
+    addr,
+    backend,
+    bridge,
+    reloadTokens,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+// deno-lint-ignore require-await
+async function createBackend(options: ServeOptions): Promise<Backend> {
+  const name = options.interface ?? "virtual";
+  if (name === "virtual") return new VirtualBackend(options.channels ?? ["0"]);
+  if (name === "socketcan") {
+    return SocketCanBackend.create((options.channels ?? ["can0"]).map(String), {
+      bitrate: options.bitrate,
+    });
+  }
+  throw new RangeError(`Unknown interface "${name}": use virtual or socketcan`);
+}

@@ -1,0 +1,116 @@
+// Interprets a client's bus_request config. Server-side choices (interface,
+// channel, bitrate) win; a config that asks for another interface or channel,
+// or gives a known key a bad value, is refused with a message naming it.
+import type { BusOptions } from "../../core/bus.ts";
+import { filtersFromJson } from "../../core/codec_json.ts";
+
+/** What the server serves, against which a config is checked. */
+export interface Served {
+  interfaceName: string;
+  channel: string;
+  bitrate?: number;
+}
+
+/** A config turned into bus options, plus the keys that were ignored. */
+export interface ParsedConfig {
+  /** The client takes `message_batch` events (`"message_batches": true`). */
+  batches: boolean;
+  options: BusOptions;
+  ignored: string[];
+}
+
+// Keys the server reads itself (the session checks `token`), which the
+// backend does not act on.
+const PASSIVE_KEYS = new Set(["token"]);
+
+/**
+ * A config fit for a log line: the `token` value replaced, so that no secret
+ * reaches a log (python-can-remote's server logs the whole config).
+ *
+ * @param config A `bus_request` config.
+ * @returns A shallow copy without the token's value.
+ */
+export function redactConfig(config: unknown): unknown {
+  if (config === null || typeof config !== "object" || Array.isArray(config)) return config;
+  if (!("token" in config)) return config;
+  return { ...config, token: "[redacted]" };
+}
+
+function bool(config: Record<string, unknown>, key: string): boolean | undefined {
+  const value = config[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "boolean") {
+    throw new TypeError(`${key} must be true or false, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function bitrate(config: Record<string, unknown>, key: string): number | undefined {
+  const value = config[key];
+  if (value === undefined || value === null) return undefined;
+  // python-can converts "250000" to an int before sending; accept the same.
+  const number = typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  if (typeof number !== "number" || !Number.isSafeInteger(number) || number <= 0) {
+    throw new RangeError(`${key} must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+  return number;
+}
+
+/**
+ * Turns a bus_request config into {@linkcode BusOptions}.
+ *
+ * @throws {TypeError} / {RangeError} Naming the key and quoting the value.
+ */
+export function parseBusConfig(config: unknown, served: Served): ParsedConfig {
+  if (config === null || typeof config !== "object" || Array.isArray(config)) {
+    throw new TypeError(`config must be an object, got ${JSON.stringify(config) ?? "nothing"}`);
+  }
+  const c = config as Record<string, unknown>;
+  // The value is never quoted: it may be a secret.
+  if (c.token !== undefined && c.token !== null && typeof c.token !== "string") {
+    throw new TypeError(`token must be a string, got a ${typeof c.token}`);
+  }
+  for (const key of ["interface", "bustype"]) {
+    if (c[key] === undefined || c[key] === null) continue;
+    if (c[key] !== served.interfaceName) {
+      throw new RangeError(
+        `This server serves the "${served.interfaceName}" interface; a client cannot choose ${
+          JSON.stringify(c[key])
+        }`,
+      );
+    }
+  }
+  if (c.channel !== undefined && c.channel !== null && String(c.channel) !== served.channel) {
+    throw new RangeError(
+      `This connection serves channel "${served.channel}"; connect to its URL for channel ${
+        JSON.stringify(c.channel)
+      }`,
+    );
+  }
+  // Validated so a typo is reported, but a client never sets the bitrate of a
+  // shared interface: the server's --bitrate applies.
+  bitrate(c, "bitrate");
+  bitrate(c, "data_bitrate");
+  const options: BusOptions = {
+    channel: served.channel,
+    receiveOwnMessages: bool(c, "receive_own_messages") ?? false,
+    preserveTimestamps: bool(c, "preserve_timestamps") ?? false,
+    canFilters: filtersFromJson(c.can_filters, "can_filters"),
+    fd: bool(c, "fd"),
+    bitrate: served.bitrate,
+  };
+  const known = new Set([
+    "interface",
+    "bustype",
+    "channel",
+    "bitrate",
+    "data_bitrate",
+    "receive_own_messages",
+    "preserve_timestamps",
+    "can_filters",
+    "fd",
+    "message_batches",
+  ]);
+  const ignored = Object.keys(c).filter((key) => !known.has(key) && !PASSIVE_KEYS.has(key));
+  return { options, ignored, batches: bool(c, "message_batches") ?? false };
+}
