@@ -37,6 +37,7 @@ import { RemotePeriodicTasks } from "./client/periodic.ts";
 import { type RemoteSettings, remoteSettings, setConfigFilters } from "./client/config.ts";
 import { closeSocket, isPermanent } from "./client/close.ts";
 import { dial, redial } from "./client/dial.ts";
+import { websocketUrl } from "./client/url.ts";
 import { Backpressure } from "./client/backpressure.ts";
 import type { RemoteBusEventMap, RemoteBusState, StateChangeDetail } from "./client/events.ts";
 import type { ReconnectOptions, RemoteBusOptions } from "./client/options.ts";
@@ -82,7 +83,7 @@ export type { DroppedDetail, RemoteBusEventMap } from "./client/events.ts";
  * ```
  */
 export class RemoteBus extends EventTarget implements Bus {
-  /** The URL given to `connect()`. */
+  /** The server's WebSocket URL: the one given to `connect()`, with `http(s)://` as `ws(s)://`. */
   readonly url: string;
   #settings: RemoteSettings;
   // Aborted when the bus closes: ends back-off sleeps, drain polls and a reconnection in progress.
@@ -116,12 +117,13 @@ export class RemoteBus extends EventTarget implements Bus {
    * Opens a WebSocket to a server, sends the `bus_request` and waits for the
    * `bus_response`.
    *
-   * @param url The server, e.g. `"ws://localhost:54701/"` (a path names the channel on canremote).
+   * @param url The server, e.g. `"ws://localhost:54701/"` (a path names the channel on canremote);
+   *   `http://` and `https://` (the web page's address) mean `ws://` and `wss://`.
    * @param options Bus options, protocol, timeout, reconnection: {@linkcode RemoteBusOptions}.
    * @returns The open bus; its `channelInfo` is `"<server's channel_info> on <url>"`, as
    *   python-can-remote's client has it.
    * @throws {TypeError} / {RangeError} For bad options, and `SyntaxError` for a URL WebSocket
-   *   refuses.
+   *   refuses or a scheme other than ws, wss, http and https.
    * @throws {RemoteError} When the server answers with an `error` event (no `code`), selects a
    *   subprotocol that was not offered (no `code`), or closes the connection before answering
    *   (`code` is the close code; 1006 when the connection failed or dropped without a close frame).
@@ -153,7 +155,7 @@ export class RemoteBus extends EventTarget implements Bus {
    * ```
    */
   static async connect(url: string | URL, options: RemoteBusOptions = {}): Promise<RemoteBus> {
-    const bus = new RemoteBus(url instanceof URL ? url.href : String(url), options);
+    const bus = new RemoteBus(websocketUrl(url), options);
     await bus.#dial(options.signal);
     return bus;
   }

@@ -38,6 +38,8 @@
  * @module
  */
 
+import { configBitrate } from "./config_values.ts";
+
 /** Config files python-can 4.1 reads on Linux, in reading order (a later file wins). */
 export const CONFIG_FILES: readonly string[] = Object.freeze([
   "~/can.conf",
@@ -594,7 +596,8 @@ function createBusConfig(config: Record<string, unknown>, origins: Map<string, s
     config.port = port;
   }
   for (const key of ["bitrate", "data_bitrate"]) {
-    if (key in config) config[key] = integer(config[key], key, origins);
+    // python-can's int(): no k or M here, as a file read by python-can too must not have them.
+    if (key in config) config[key] = configBitrate(config[key], key, from(origins, key), false);
   }
   if ("fd" in config) config.fd = !["0", "False", "false", false].includes(config.fd as string);
   return config as BusConfig;

@@ -25,7 +25,10 @@
 
 import type { BusOptions, CanFilter } from "../core/bus.ts";
 import { checkFilters } from "../core/bus.ts";
+import { filtersFromJson } from "../core/codec_json.ts";
 import { type ReconnectOptions, RemoteBus } from "../client.ts";
+import { websocketUrl } from "../client/url.ts";
+import { configBoolean, configNumber } from "./config_values.ts";
 import { type BusConfig, configOrigin, type Environment, loadConfig } from "./canrc.ts";
 import { SocketCanBus } from "../ffi/socketcan_bus.ts";
 import { VirtualBus, type VirtualNetwork } from "../core/virtual_bus.ts";
@@ -138,30 +141,10 @@ function origin(config: BusConfig, key: string): string {
   return where ? ` (from ${where})` : "";
 }
 
-// configparser's getboolean() words.
-const TRUE = new Set(["1", "yes", "true", "on"]);
-const FALSE = new Set(["0", "no", "false", "off"]);
-
 function convert(config: BusConfig, key: string, kind: Kind): unknown {
   const value = config[key];
-  if (kind === "boolean") {
-    if (typeof value === "boolean") return value;
-    const word = typeof value === "string" ? value.trim().toLowerCase() : undefined;
-    if (word !== undefined && TRUE.has(word)) return true;
-    if (word !== undefined && FALSE.has(word)) return false;
-    throw new TypeError(
-      `${key} must be True or False, got ${JSON.stringify(value)}${origin(config, key)}`,
-    );
-  }
-  if (kind === "number") {
-    const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
-    if (typeof n !== "number" || !Number.isFinite(n)) {
-      throw new TypeError(
-        `${key} must be a number, got ${JSON.stringify(value)}${origin(config, key)}`,
-      );
-    }
-    return n;
-  }
+  if (kind === "boolean") return configBoolean(value, key, origin(config, key));
+  if (kind === "number") return configNumber(value, key, origin(config, key));
   if (kind === "filters") return filters(config, key);
   return value;
 }
@@ -180,18 +163,13 @@ function filters(config: BusConfig, key: string): CanFilter[] | null {
       );
     }
   }
-  if (value === null || value === undefined) return null;
-  if (!Array.isArray(value)) {
-    throw new TypeError(`${key} must be a list of filters, got ${JSON.stringify(value)}${where}`);
+  try {
+    // The wire's reading: a filter without can_mask or can_id means what it means on a server.
+    return filtersFromJson(value, key);
+  } catch (error) {
+    const message = `${(error as Error).message}${where}`;
+    throw error instanceof RangeError ? new RangeError(message) : new TypeError(message);
   }
-  return checkFilters(value.map((item, i) => {
-    if (item === null || typeof item !== "object" || Array.isArray(item)) {
-      throw new TypeError(`${key}[${i}] must be an object, got ${JSON.stringify(item)}${where}`);
-    }
-    const filter: CanFilter = { canId: item.can_id, canMask: item.can_mask };
-    if (item.extended !== undefined) filter.extended = item.extended;
-    return filter;
-  }));
 }
 
 function toWire(filters: CanFilter[] | null): Record<string, unknown>[] | null {
@@ -224,14 +202,14 @@ function givenConfig(options: CreateBusOptions): Record<string, unknown> {
 
 function remoteUrl(config: BusConfig): string {
   const channel = config.channel;
-  if (typeof channel !== "string" || channel.trim() === "") {
+  if (channel === null || channel === undefined || String(channel).trim() === "") {
     throw new RangeError(
-      `The remote interface needs the server's URL as its channel, such as ws://myhostname:54701/, got ${
-        JSON.stringify(channel)
-      }${origin(config, "channel")}`,
+      "The remote interface needs the server's URL as its channel, such as " +
+        "ws://myhostname:54701/ (-c on the command line, channel = in ~/.canrc, or CAN_CHANNEL); " +
+        (channel === null ? "none is configured" : `got an empty one${origin(config, "channel")}`),
     );
   }
-  return /^wss?:\/\//i.test(channel) ? channel : `ws://${channel}`;
+  return websocketUrl(String(channel));
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 
 import type { CanFrame } from "./frame.ts";
+import { mustBe } from "./_show.ts";
 
 /**
  * A receive filter with python-can's matching rule: a frame passes when
@@ -161,18 +162,18 @@ export function checkFilters(filters: unknown): CanFilter[] | null {
   }
   for (const [i, filter] of filters.entries()) {
     if (filter === null || typeof filter !== "object") {
-      throw new TypeError(`Filter ${i} must be an object, got ${show(filter)}`);
+      throw new TypeError(mustBe(`Filter ${i}`, "an object", filter));
     }
     for (const key of ["canId", "canMask"] as const) {
       const value = filter[key];
       if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
         throw new RangeError(
-          `Filter ${i}: ${key} must be an integer 0-0xFFFFFFFF, got ${show(value)}`,
+          mustBe(`Filter ${i}: ${key}`, "an integer 0-0xFFFFFFFF", value),
         );
       }
     }
     if (filter.extended !== undefined && typeof filter.extended !== "boolean") {
-      throw new TypeError(`Filter ${i}: extended must be a boolean, got ${show(filter.extended)}`);
+      throw new TypeError(mustBe(`Filter ${i}: extended`, "a boolean", filter.extended));
     }
   }
   return filters.length === 0 ? null : filters;
@@ -183,7 +184,3 @@ export function checkFilters(filters: unknown): CanFilter[] | null {
  * (include/uapi/linux/can/raw.h), so every backend refuses the same lists.
  */
 export const MAX_FILTERS = 512;
-
-function show(value: unknown): string {
-  return value === undefined ? "undefined" : JSON.stringify(value) ?? String(value);
-}

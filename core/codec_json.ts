@@ -17,6 +17,7 @@ import type { CanFrame } from "./frame.ts";
 import { type CanFilter, checkFilters, MAX_FILTERS } from "./bus.ts";
 import { EVENT_TYPES } from "./protocol.ts";
 import { filtersToJson } from "./_filters_json.ts";
+import { mustBe, show } from "./_show.ts";
 
 /**
  * camelCase name → python-can's snake_case wire name, for every name that
@@ -86,7 +87,14 @@ const MESSAGE_FIELDS = [
 ] as const;
 
 // The keyword arguments of python-can's Message(); `check` is accepted and ignored.
-const MESSAGE_KEYS = new Set([...MESSAGE_FIELDS.map((name) => WIRE_NAMES[name]), "check"]);
+// "extended_id" is python-can 2's name of is_extended_id; the seed's protocol
+// examples still use it (PROTOCOL.md, "message").
+const LEGACY_EXTENDED_ID = "extended_id";
+const MESSAGE_KEYS = new Set([
+  ...MESSAGE_FIELDS.map((name) => WIRE_NAMES[name]),
+  "check",
+  LEGACY_EXTENDED_ID,
+]);
 
 const w = WIRE_NAMES;
 const key = (camel: string) => `"${w[camel]}": `;
@@ -260,7 +268,13 @@ export function messageFromJson(payload: unknown): CanFrame {
     arbitrationId: fields[w.arbitrationId] === undefined
       ? 0
       : u32(fields[w.arbitrationId], `"${w.arbitrationId}"`),
-    isExtendedId: booleanField(fields, w.isExtendedId, true),
+    isExtendedId: booleanField(
+      fields,
+      fields[w.isExtendedId] === undefined && fields[LEGACY_EXTENDED_ID] !== undefined
+        ? LEGACY_EXTENDED_ID
+        : w.isExtendedId,
+      true,
+    ),
     isRemoteFrame,
     isErrorFrame: booleanField(fields, w.isErrorFrame, false),
     isFd: booleanField(fields, w.isFd, false),
@@ -274,7 +288,7 @@ export function messageFromJson(payload: unknown): CanFrame {
   const channel = fields[w.channel];
   if (channel !== undefined && channel !== null) {
     if (typeof channel !== "string" && typeof channel !== "number") {
-      throw new TypeError(`"${w.channel}" must be a string or a number, got ${show(channel)}`);
+      throw new TypeError(mustBe(`"${w.channel}"`, "a string or a number", channel));
     }
     frame.channel = channel;
   }
@@ -302,7 +316,7 @@ function allocate(length: number): Uint8Array<ArrayBuffer> {
 function timestampField(value: unknown): number {
   if (value === undefined) return 0;
   if (typeof value !== "number") {
-    throw new TypeError(`"${w.timestamp}" must be a number, got ${show(value)}`);
+    throw new TypeError(mustBe(`"${w.timestamp}"`, "a number", value));
   }
   // JSON.parse turns 1e999 into Infinity.
   if (!Number.isFinite(value)) {
@@ -315,7 +329,7 @@ function booleanField(fields: Record<string, unknown>, name: string, fallback: b
   const value = fields[name];
   if (value === undefined) return fallback;
   if (typeof value !== "boolean") {
-    throw new TypeError(`"${name}" must be true or false, got ${show(value)}`);
+    throw new TypeError(mustBe(`"${name}"`, "true or false", value));
   }
   return value;
 }
@@ -323,7 +337,7 @@ function booleanField(fields: Record<string, unknown>, name: string, fallback: b
 function dataField(value: unknown): Uint8Array {
   if (value === undefined || value === null) return allocate(0);
   if (!Array.isArray(value)) {
-    throw new TypeError(`"${w.data}" must be a list of byte values, got ${show(value)}`);
+    throw new TypeError(mustBe(`"${w.data}"`, "a list of byte values", value));
   }
   const length = value.length;
   if (length > MAX_DATA_LENGTH) {
@@ -333,7 +347,7 @@ function dataField(value: unknown): Uint8Array {
   for (let i = 0; i < length; i++) {
     const byte = value[i];
     if (typeof byte !== "number") {
-      throw new TypeError(`"${w.data}"[${i}] must be a number, got ${show(byte)}`);
+      throw new TypeError(mustBe(`"${w.data}"[${i}]`, "a number", byte));
     }
     if ((byte & 0xff) !== byte) {
       throw new RangeError(`"${w.data}"[${i}] must be an integer 0-255, got ${byte}`);
@@ -345,7 +359,7 @@ function dataField(value: unknown): Uint8Array {
 
 function u32(value: unknown, what: string): number {
   if (typeof value !== "number") {
-    throw new TypeError(`${what} must be a number, got ${show(value)}`);
+    throw new TypeError(mustBe(what, "a number", value));
   }
   if (value >>> 0 !== value) {
     throw new RangeError(`${what} must be an integer 0-4294967295, got ${value}`);
@@ -355,7 +369,7 @@ function u32(value: unknown, what: string): number {
 
 function u8(value: unknown, what: string): number {
   if (typeof value !== "number") {
-    throw new TypeError(`${what} must be a number, got ${show(value)}`);
+    throw new TypeError(mustBe(what, "a number", value));
   }
   if ((value & 0xff) !== value) {
     throw new RangeError(`${what} must be an integer 0-255, got ${value}`);
@@ -365,7 +379,7 @@ function u8(value: unknown, what: string): number {
 
 function count(value: unknown, what: string): number {
   if (typeof value !== "number") {
-    throw new TypeError(`${what} must be a number, got ${show(value)}`);
+    throw new TypeError(mustBe(what, "a number", value));
   }
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new RangeError(`${what} must be a non-negative integer, got ${value}`);
@@ -375,7 +389,7 @@ function count(value: unknown, what: string): number {
 
 function seconds(value: unknown, what: string, allowZero: boolean): number {
   if (typeof value !== "number") {
-    throw new TypeError(`${what} must be a number, got ${show(value)}`);
+    throw new TypeError(mustBe(what, "a number", value));
   }
   if (!Number.isFinite(value) || value < 0 || (value === 0 && !allowZero)) {
     const bound = allowZero ? "non-negative" : "positive";
@@ -386,21 +400,9 @@ function seconds(value: unknown, what: string, allowZero: boolean): number {
 
 function asObject(value: unknown, what: string): Record<string, unknown> {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new TypeError(`${what} must be a JSON object, got ${show(value)}`);
+    throw new TypeError(mustBe(what, "a JSON object", value));
   }
   return value as Record<string, unknown>;
-}
-
-/** A short, quoted rendering of a bad value for an error message. */
-function show(value: unknown): string {
-  if (value === undefined) return "nothing";
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = typeof value === "bigint" ? `${value}n` : Object.prototype.toString.call(value);
-  }
-  return text.length > 40 ? text.slice(0, 40) + "\u2026" : text;
 }
 
 /**
@@ -438,14 +440,14 @@ export function encodeJson(event: CanEvent): string {
       }}}`;
     case "bus_response":
       if (typeof event.channelInfo !== "string") {
-        throw new TypeError(`channelInfo must be a string, got ${show(event.channelInfo)}`);
+        throw new TypeError(mustBe("channelInfo", "a string", event.channelInfo));
       }
       return `{"type": "bus_response", "payload": {${key("channelInfo")}${
         pyString(event.channelInfo)
       }}}`;
     case "error":
       if (typeof event.message !== "string") {
-        throw new TypeError(`message must be a string, got ${show(event.message)}`);
+        throw new TypeError(mustBe("message", "a string", event.message));
       }
       return `{"type": "error", "payload": ${pyString(event.message)}}`;
     case "periodic_start": {
@@ -510,7 +512,7 @@ export function decodeJson(text: string): CanEvent {
   if (!Object.hasOwn(event, "type")) throw new TypeError('An event must have a "type" key');
   const type = event.type;
   if (typeof type !== "string") {
-    throw new TypeError(`An event's "type" must be a string, got ${show(type)}`);
+    throw new TypeError(mustBe(`An event's "type"`, "a string", type));
   }
   if (!TYPES.has(type)) throw new UnknownEventTypeError(type);
   if (!Object.hasOwn(event, "payload")) {
@@ -559,7 +561,7 @@ export function decodeJson(text: string): CanEvent {
     case "message_batch": {
       if (!Array.isArray(payload) || payload.length === 0) {
         throw new TypeError(
-          `The "message_batch" payload must be a non-empty list, got ${show(payload)}`,
+          mustBe(`The "message_batch" payload`, "a non-empty list", payload),
         );
       }
       return {
@@ -593,6 +595,8 @@ function filtersText(filters: CanFilter[] | null): string {
 /**
  * Reads filters in python-can's wire shape (`{can_id, can_mask, extended}`),
  * as a `bus_request` config's `can_filters` and a `set_filters` payload carry them.
+ * A filter without `can_mask` matches its `can_id` exactly ({@linkcode FULL_ID_MASK});
+ * one without `can_id` compares with id 0.
  *
  * @param payload The JSON value.
  * @param what How to name the value in an error message.
@@ -611,28 +615,67 @@ export function filtersFromJson(
 ): CanFilter[] | null {
   if (payload === null || payload === undefined) return null;
   if (!Array.isArray(payload)) {
-    throw new TypeError(`${what} must be a list or null, got ${show(payload)}`);
+    throw new TypeError(mustBe(what, "a list or null", payload));
   }
   if (payload.length > MAX_FILTERS) {
     throw new RangeError(`${what} has ${payload.length} filters; at most ${MAX_FILTERS}`);
   }
   return checkFilters(payload.map((item, i) => {
     const fields = asObject(item, `Filter ${i}`);
+    // The seed's example {"can_id": 0x11} means that id exactly, and
+    // {"can_mask": 0xff} the ids whose masked bits are 0 (PROTOCOL.md, "Filters").
+    const canId = fields.can_id === undefined ? 0 : fields.can_id;
+    const canMask = fields.can_mask === undefined ? FULL_ID_MASK : fields.can_mask;
     // The wire's names in the messages: checkFilters speaks camelCase.
-    for (const key of ["can_id", "can_mask"]) {
-      const value = fields[key];
+    for (const [key, value] of [["can_id", canId], ["can_mask", canMask]] as const) {
       if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 0xffffffff) {
         throw new RangeError(
-          `Filter ${i}: ${key} must be an integer 0-0xFFFFFFFF, got ${show(value)}`,
+          mustBe(`Filter ${i}: ${key}`, "an integer 0-0xFFFFFFFF", value),
         );
       }
     }
-    const filter: Record<string, unknown> = { canId: fields.can_id, canMask: fields.can_mask };
+    const filter: Record<string, unknown> = { canId, canMask };
     if (fields.extended !== undefined && fields.extended !== null) {
       filter.extended = fields.extended;
     }
     return filter;
   }));
+}
+
+/**
+ * The mask a filter without `can_mask` gets: every bit of a 29-bit id, so
+ * it passes its `can_id` alone (for a standard id the upper bits are 0 anyway).
+ */
+export const FULL_ID_MASK = 0x1fffffff;
+
+/**
+ * Which filters of a `can_filters` list leave out `can_id` or `can_mask`,
+ * for a log line saying how they were read.
+ *
+ * @param payload The JSON value, as {@linkcode filtersFromJson} takes it.
+ * @returns One note per such filter, e.g. `filter 0 has no can_mask: id 0x11 exactly`.
+ * @example
+ * ```ts
+ * import { filterDefaults } from "./codec_json.ts";
+ * const notes = filterDefaults([{ can_id: 0x11 }, { can_mask: 0xff }]);
+ * if (notes.join("; ") !== "filter 0 has no can_mask: id 0x11 exactly; filter 1 has no can_id: id 0") {
+ *   throw new Error(notes.join("; "));
+ * }
+ * ```
+ */
+export function filterDefaults(payload: unknown): string[] {
+  if (!Array.isArray(payload)) return [];
+  const notes: string[] = [];
+  for (const [i, item] of payload.entries()) {
+    if (item === null || typeof item !== "object") continue;
+    if (item.can_mask === undefined) {
+      const id = typeof item.can_id === "number" ? item.can_id : 0;
+      notes.push(`filter ${i} has no can_mask: id 0x${id.toString(16).toUpperCase()} exactly`);
+    } else if (item.can_id === undefined) {
+      notes.push(`filter ${i} has no can_id: id 0`);
+    }
+  }
+  return notes;
 }
 
 /**

@@ -2,7 +2,8 @@
 // channel, bitrate) win; a config that asks for another interface or channel,
 // or gives a known key a bad value, is refused with a message naming it.
 import type { BusOptions } from "../../core/bus.ts";
-import { filtersFromJson } from "../../core/codec_json.ts";
+import { filterDefaults, filtersFromJson } from "../../core/codec_json.ts";
+import { configBitrate, configBoolean, showValue } from "../../config/config_values.ts";
 
 /** What the server serves, against which a config is checked. */
 export interface Served {
@@ -17,6 +18,8 @@ export interface ParsedConfig {
   batches: boolean;
   options: BusOptions;
   ignored: string[];
+  /** How filters without `can_id` or `can_mask` were read, for the log. */
+  notes: string[];
 }
 
 // Keys the server reads itself (the session checks `token`), which the
@@ -36,24 +39,18 @@ export function redactConfig(config: unknown): unknown {
   return { ...config, token: "[redacted]" };
 }
 
+// python-can passes ~/.canrc values on as text ("False"); read them as
+// configparser does rather than refusing them (PROTOCOL.md, "bus_request").
 function bool(config: Record<string, unknown>, key: string): boolean | undefined {
   const value = config[key];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== "boolean") {
-    throw new TypeError(`${key} must be true or false, got ${JSON.stringify(value)}`);
-  }
-  return value;
+  return configBoolean(value, key);
 }
 
 function bitrate(config: Record<string, unknown>, key: string): number | undefined {
   const value = config[key];
   if (value === undefined || value === null) return undefined;
-  // python-can converts "250000" to an int before sending; accept the same.
-  const number = typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
-  if (typeof number !== "number" || !Number.isSafeInteger(number) || number <= 0) {
-    throw new RangeError(`${key} must be a positive integer, got ${JSON.stringify(value)}`);
-  }
-  return number;
+  return configBitrate(value, key);
 }
 
 /**
@@ -63,7 +60,7 @@ function bitrate(config: Record<string, unknown>, key: string): number | undefin
  */
 export function parseBusConfig(config: unknown, served: Served): ParsedConfig {
   if (config === null || typeof config !== "object" || Array.isArray(config)) {
-    throw new TypeError(`config must be an object, got ${JSON.stringify(config) ?? "nothing"}`);
+    throw new TypeError(`config must be an object, got ${showValue(config)}`);
   }
   const c = config as Record<string, unknown>;
   // The value is never quoted: it may be a secret.
@@ -112,5 +109,10 @@ export function parseBusConfig(config: unknown, served: Served): ParsedConfig {
     "message_batches",
   ]);
   const ignored = Object.keys(c).filter((key) => !known.has(key) && !PASSIVE_KEYS.has(key));
-  return { options, ignored, batches: bool(c, "message_batches") ?? false };
+  return {
+    options,
+    ignored,
+    notes: filterDefaults(c.can_filters),
+    batches: bool(c, "message_batches") ?? false,
+  };
 }

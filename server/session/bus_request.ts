@@ -166,6 +166,9 @@ export class BusRequest {
     } catch (error) {
       return close(CloseCode.BAD_CONFIG, `Invalid bus_request config: ${(error as Error).message}`);
     }
+    if (parsed.notes.length) {
+      log.info("Client {id}: {notes}", { id, notes: parsed.notes.join("; ") });
+    }
     if (parsed.ignored.length) {
       log.debug("Client {id}: ignoring config keys {keys}", {
         id,

@@ -226,7 +226,7 @@ Deno.test("errors about values name where the value came from", async () => {
     assertThrows(
       () => loadConfig({ env: { HOME: home, CAN_INTERFACE: "virtual", CAN_BITRATE: "fast" } }),
       RangeError,
-      'bitrate must be an integer, got "fast" (from CAN_BITRATE)',
+      'bitrate must be a bit rate in bit/s, such as 500000, got "fast" (from CAN_BITRATE)',
     );
     assertThrows(
       () => loadConfig({ env: {}, path: [] }),

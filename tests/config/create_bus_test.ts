@@ -102,7 +102,7 @@ Deno.test("keys an interface does not take are refused, naming their source", as
         configPath: [],
       }),
     TypeError,
-    'receive_own_messages must be True or False, got "maybe" (from the given options)',
+    'receive_own_messages must be true or false (or yes/no, on/off, 1/0), got "maybe" (from the given options)',
   );
   await assertRejects(
     () => createBus({ interface: "remote", env: {}, configPath: [] }),
@@ -118,4 +118,50 @@ Deno.test("socketcan opens SocketCanBus: a missing interface is ENODEV", async (
     "nocan7",
   );
   assertEquals((error as CanError).code, "ENODEV");
+});
+
+Deno.test("the web page's address (http://) reaches the server; other schemes are named", async () => {
+  await using server = await serve({ port: 0 });
+  await using bus = await createBus({
+    interface: "remote",
+    channel: server.httpUrl,
+    env: {},
+    configPath: [],
+  });
+  assert(bus instanceof RemoteBus);
+  assertEquals(bus.url, server.url);
+  const error = await assertRejects(
+    () => createBus({ interface: "remote", channel: "ftp://127.0.0.1/", env: {}, configPath: [] }),
+    SyntaxError,
+  );
+  assert(error.message.includes("use ws://, wss://, http:// or https://"), error.message);
+});
+
+Deno.test("remote without a channel says so, never 'got null'", async () => {
+  const error = await assertRejects(
+    () => createBus({ interface: "remote", env: {}, configPath: [] }),
+    RangeError,
+    "needs the server's URL as its channel",
+  );
+  assertEquals(error.message.includes("null"), false, error.message);
+});
+
+Deno.test("the README's ~/.canrc: receive_own_messages = False and the seed's filters", async () => {
+  await using server = await serve({ port: 0 });
+  const canrc = `[default]\ninterface = remote\nchannel = ${server.url}\n` +
+    `receive_own_messages = False\ncan_filters = [{"can_id": 17}, {"can_mask": 255}]\n`;
+  await withHome(canrc, async (home) => {
+    await using bus = await createBus({ env: { HOME: home } });
+    await using other = await RemoteBus.connect(server.url);
+    for (const id of [0x12, 0x11, 0x111, 0x200]) await other.send(frame(id));
+    const ids = [];
+    for (let i = 0; i < 2; i++) {
+      ids.push((await bus.receive({ signal: AbortSignal.timeout(2000) })).arbitrationId);
+    }
+    // 0x11 exactly, and 0x200 (low byte 0); 0x12 and 0x111 are filtered out
+    assertEquals(ids, [0x11, 0x200]);
+    await bus.send(frame(0x11)); // not received back: receive_own_messages is false
+    await other.send(frame(0x300));
+    assertEquals((await bus.receive({ signal: AbortSignal.timeout(2000) })).arbitrationId, 0x300);
+  });
 });

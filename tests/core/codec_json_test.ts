@@ -352,7 +352,7 @@ Deno.test("decodeJson: bad events say what was wrong", () => {
     ['{"type": "bus_response", "payload": {}}', TypeError, '"channel_info"'],
     ['{"type": "bus_response"}', TypeError, "payload"],
     ['{"type": "error"}', TypeError, "payload"],
-    ['{"type": "periodic_start", "payload": {"msg": {}}}', TypeError, '"period" must be a number'],
+    ['{"type": "periodic_start", "payload": {"msg": {}}}', TypeError, '"period" is missing'],
     ['{"type": "periodic_start", "payload": {"period": 0, "msg": {}}}', RangeError, "positive"],
     ['{"type": "periodic_start", "payload": {"period": -1, "msg": {}}}', RangeError, "-1"],
     ['{"type": "periodic_start", "payload": {"period": 1e999, "msg": {}}}', RangeError, "Infinity"],
@@ -501,4 +501,46 @@ Deno.test("decodeJson: random text only ever throws the documented errors", () =
     ),
     { numRuns: 1000 },
   );
+});
+
+Deno.test("messageFromJson: extended_id, python-can 2's name in the seed's examples", () => {
+  assertEquals(messageFromJson({ arbitration_id: 0x11, extended_id: false }).isExtendedId, false);
+  assertEquals(messageFromJson({ arbitration_id: 0x11, extended_id: true }).isExtendedId, true);
+  // is_extended_id wins when both are given
+  const both = messageFromJson({ arbitration_id: 0x11, extended_id: true, is_extended_id: false });
+  assertEquals(both.isExtendedId, false);
+  assertThrows(
+    () => messageFromJson({ extended_id: "no" }),
+    TypeError,
+    '"extended_id" must be true or false, got "no"',
+  );
+  // in a periodic_start's msg too, as the seed's protocol example writes it
+  const event = decodeJson(
+    '{"type": "periodic_start", "payload": {"period": 0.1, "duration": null, "msg": ' +
+      '{"arbitration_id": 291, "extended_id": false, "data": [1]}}}',
+  );
+  assert(event.type === "periodic_start");
+  assertEquals(event.frame.isExtendedId, false);
+  // never written
+  assertEquals("extended_id" in messageToJson(both), false);
+});
+
+Deno.test("decodeJson: a missing value says it is missing, never 'got nothing'", () => {
+  const error = assertThrows(
+    () => decodeJson('{"type": "periodic_start", "payload": {"msg": {}}}'),
+    TypeError,
+    '"period" is missing',
+  );
+  assertEquals(error.message.includes("nothing"), false, error.message);
+});
+
+Deno.test("filtersFromJson: a filter without can_mask is an exact match, without can_id id 0", () => {
+  const event = decodeJson(
+    '{"type": "set_filters", "payload": [{"can_id": 17}, {"can_mask": 255, "extended": false}]}',
+  );
+  assert(event.type === "set_filters");
+  assertEquals(event.filters, [
+    { canId: 17, canMask: 0x1fffffff },
+    { canId: 0, canMask: 255, extended: false },
+  ]);
 });

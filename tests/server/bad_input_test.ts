@@ -137,7 +137,7 @@ const EXPECTED: Record<string, Expectation> = {
   },
   // reference: close 1011 with a 204-byte reason, beyond RFC 6455's 125-byte control frame
   periodic_stop_long_unknown_key: invalid('The "periodic_stop" payload must be a number, got "kkk'),
-  periodic_start_missing_period: invalid('"period" must be a number, got nothing'),
+  periodic_start_missing_period: invalid('"period" is missing'),
   // reference: silently ignored
   binary_unknown_type_byte: invalid("Unknown binary message type 2"),
   binary_empty: invalid("A binary message cannot be empty"),
@@ -190,7 +190,7 @@ const EXPECTED: Record<string, Expectation> = {
   bus_request_bitrate_not_a_number: {
     outcome: {
       close: CloseCode.BAD_CONFIG,
-      reason: 'bitrate must be a positive integer, got "fast"',
+      reason: 'bitrate must be a bit rate in bit/s, such as 500000 or 500k, got "fast"',
     },
   },
   // A missing or null config is an empty config (codec_json.ts decodeJson):

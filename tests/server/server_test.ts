@@ -115,8 +115,11 @@ Deno.test("bus_request config: refusals close with 4400 and a clear reason; unkn
   const cases: [Record<string, unknown>, string][] = [
     [{ interface: "socketcan" }, 'cannot choose "socketcan"'],
     [{ channel: "7" }, 'channel "7"'],
-    [{ bitrate: "fast" }, 'bitrate must be a positive integer, got "fast"'],
-    [{ receive_own_messages: "yes" }, "receive_own_messages must be true or false"],
+    [
+      { bitrate: "fast" },
+      'bitrate must be a bit rate in bit/s, such as 500000 or 500k, got "fast"',
+    ],
+    [{ receive_own_messages: "maybe" }, "receive_own_messages must be true or false"],
     [{ can_filters: [{ can_id: -1, can_mask: 0x7ff }] }, "can_id must be an integer"],
   ];
   for (const [config, reason] of cases) {
