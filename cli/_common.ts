@@ -7,6 +7,7 @@ import type { Environment } from "../config/canrc.ts";
 import { type AnyBus, createBus } from "../config/create_bus.ts";
 import type { VirtualNetwork } from "../core/virtual_bus.ts";
 import { sleep as sleepMs } from "../core/_sleep.ts";
+import { configBitrate } from "../config/config_values.ts";
 
 /**
  * What a tool's `main()` uses from its surroundings; everything defaults to
@@ -39,6 +40,7 @@ export const BUS_OPTIONS = {
   "data-bitrate": { type: "string" },
   context: { type: "string" },
   ca: { type: "string" },
+  token: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -53,6 +55,7 @@ export const BUS_USAGE =
       --context NAME      config file section [NAME] and CAN_*_NAME variables
       --ca FILE           remote: trust this CA's certificate (PEM) for a wss:// server
                           besides the system's (or DENO_CERT=FILE for the whole process)
+      --token TOKEN       remote: the server's access token (or token = in ~/.canrc)
       --KEY=VALUE         any other option of the interface (--receive_own_messages=True)`;
 
 /** A usage error: the tool prints it with a hint and exits with 2. */
@@ -177,6 +180,19 @@ export function integerFlag(
   return Number(match[1]) * scale;
 }
 
+/**
+ * Parses a bit rate flag as the server does: bit/s, `k` or `M` allowed.
+ * @throws {UsageError} `--bitrate must be a bit rate in bit/s, such as 500000 or 500k, got "fast"`.
+ */
+export function bitrateFlag(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return configBitrate(value, name);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
 /** Parses a number flag (seconds, factors) of at least `min`, or above it when `above` is set. */
 export function numberFlag(
   name: string,
@@ -224,12 +240,14 @@ export function openBus(
   more: { canFilters?: CanFilter[]; signal?: AbortSignal; reconnect?: boolean } = {},
 ): Promise<AnyBus> {
   const dataBitrate = values.data_bitrate ?? values["data-bitrate"];
+  // --token TOKEN is the same as python-can's --token=TOKEN: a config key.
+  if (values.token !== undefined) extra = { ...extra, token: values.token };
   const httpClient = values.ca === undefined ? undefined : caClient(values.ca as string);
   const opening = createBus({
     interface: values.interface as string | undefined,
     channel: values.channel as string | undefined,
-    bitrate: integerFlag("bitrate", values.bitrate as string | undefined),
-    dataBitrate: integerFlag("data_bitrate", dataBitrate as string | undefined),
+    bitrate: bitrateFlag("--bitrate", values.bitrate as string | undefined),
+    dataBitrate: bitrateFlag("--data_bitrate", dataBitrate as string | undefined),
     fd: values.fd ? true : undefined,
     context: values.context as string | undefined,
     config: extra,

@@ -150,7 +150,13 @@ export function main(args: string[], io: ToolIo = {}): Promise<number> {
       speed: numberFlag("speed", values.speed, 0, true) ?? 1,
     };
     const errorFrames = values["error-frames"] || values.error_frames;
-    await Deno.stat(path); // a missing file is reported before connecting
+    // A missing file is reported before connecting, in the user's words.
+    try {
+      await Deno.stat(path);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) throw new Error(`No such file: ${path}`);
+      throw error;
+    }
     using stop = stopSignal(io);
     await using bus = await openBus(values, extra, io, { signal: stop });
     const refusals = new Refusals(bus, "player", stderr);

@@ -50,7 +50,16 @@ export function closeError(event: CloseEvent, url: string, failure = ""): Remote
   // ("Invalid status code: 401"); browsers say nothing and report 1006.
   const status = /status code:? *(\d{3})/i.exec(failure)?.[1];
   if (!event.code && status !== undefined) {
-    const [code, meaning] = REFUSAL_CODES[Number(status)] ?? [1006, "refused"];
+    const refusal = REFUSAL_CODES[Number(status)];
+    if (refusal === undefined) {
+      // A web server, a proxy's error page, or canremote's 404 for a channel it does not share.
+      return new RemoteError(
+        `${url} answered HTTP ${status} instead of a WebSocket: it is not a canremote server` +
+          (status === "404" ? ", or it shares no channel at this path" : ""),
+        { code: 1006 },
+      );
+    }
+    const [code, meaning] = refusal;
     return new RemoteError(
       `The server at ${url} refused the connection with HTTP ${status} (${meaning})`,
       { code },
@@ -64,6 +73,14 @@ export function closeError(event: CloseEvent, url: string, failure = ""): Remote
     );
     OPAQUE_REFUSALS.add(error);
     return error;
+  }
+  // Nothing listens there (Deno: "tcp connect error"; Node's ws: ECONNREFUSED).
+  if (!event.code && /tcp connect error|connection refused|ECONNREFUSED/i.test(failure)) {
+    return new RemoteError(
+      `Cannot connect to ${url} (${failure.split(": ").at(-1)}): ` +
+        `is a canremote server running at ${url}?`,
+      { code: 1006 },
+    );
   }
   // Deno reports a connection that failed or dropped without a close frame as
   // code 0; browsers report 1006 (RFC 6455 section 7.4.1). Use the standard code.

@@ -96,10 +96,19 @@ export function parseCansend(text: string): CanFrame {
   let idx: number;
   let rawId = 0;
   let digits: number;
-  if (text[3] === "#") digits = 3;
-  else if (text[8] === "#") digits = 8;
-  else if (text[5] === "#") throw bad(text, "CAN XL frames are not supported");
-  else throw bad(text, "expected 3 or 8 hex digits of id, then '#'");
+  if (/\s/.test(text)) {
+    throw bad(text, "a frame has no spaces; write its data as 123#DEADBEEF or 123#DE.AD.BE.EF");
+  }
+  const hash = text.indexOf("#");
+  if (hash === 3 || hash === 8) digits = hash;
+  else if (hash < 0) throw bad(text, "expected an id of 3 or 8 hex digits, then '#'");
+  else if (/^[0-9a-f]+$/i.test(text.slice(0, hash))) {
+    throw bad(
+      text,
+      `the id has ${hash} hex digit${hash === 1 ? "" : "s"}; a standard id has 3 (123#...), ` +
+        "an extended id 8 (12345678#...)",
+    );
+  } else throw bad(text, "expected an id of 3 or 8 hex digits, then '#'");
   for (let i = 0; i < digits; i++) {
     const n = nibble(text, i);
     if (n < 0) throw bad(text, `${JSON.stringify(text[i])} is not a hex digit`);

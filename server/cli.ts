@@ -9,6 +9,7 @@ import { startDemoTraffic } from "./backends/demo.ts";
 import { VirtualBus } from "../core/virtual_bus.ts";
 import type { TokenEntry } from "./access/auth.ts";
 import { parseIdRange } from "./limits.ts";
+import { configBitrate } from "../config/config_values.ts";
 
 export const USAGE = `Usage: canremote-server [options]
 
@@ -20,6 +21,7 @@ Options:
   -c, --channel NAME    channel to share; repeat for several    (default: 0 / can0)
                         ws://HOST:PORT/ is the first, ws://HOST:PORT/NAME each one
   -b, --bitrate BPS     bit rate set on the interface, forced on every client
+                        (bit/s: 500000 or 500k)
   -H, --host ADDR       address to listen on                     (default: 127.0.0.1)
                         any other address needs tokens or --insecure
   -p, --port PORT       TCP port                                 (default: ${DEFAULT_PORT})
@@ -139,7 +141,8 @@ function positiveInt(name: string, value: string | undefined, max = Number.MAX_S
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > max) {
-    throw new RangeError(`--${name} must be an integer 0-${max}, got "${value}"`);
+    const range = max === Number.MAX_SAFE_INTEGER ? "a whole number" : `an integer 0-${max}`;
+    throw new RangeError(`--${name} must be ${range}, got "${value}"`);
   }
   return n;
 }
@@ -252,7 +255,7 @@ export async function main(args: string[]): Promise<number> {
     server = await serve({
       interface: iface,
       channels,
-      bitrate: positiveInt("bitrate", parsed.bitrate),
+      bitrate: parsed.bitrate === undefined ? undefined : configBitrate(parsed.bitrate, "--bitrate"),
       hostname: parsed.host ?? "127.0.0.1",
       port: positiveInt("port", parsed.port, 65535) ?? DEFAULT_PORT,
       cert: readFile(parsed.cert),

@@ -92,7 +92,7 @@ export class ClientAccess {
     if (token === undefined || token === null) {
       return [
         CloseCode.UNAUTHORIZED,
-        "This server requires an access token (token=... in the config, or a Bearer header)",
+        "This server requires an access token: --token TOKEN for the tools, token=... in python-can's config",
       ];
     }
     if (typeof token !== "string") {

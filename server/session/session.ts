@@ -21,6 +21,7 @@ import { ClientAccess } from "./client_access.ts";
 import { BusRequest, type ClientData } from "./bus_request.ts";
 import { ClientEvents } from "./client_events.ts";
 import { utf8Length } from "../utf8_length.ts";
+import { closeText } from "./close_text.ts";
 
 /** What a session needs from its server. */
 export interface SessionContext {
@@ -170,7 +171,7 @@ export class Session {
     socket.onmessage = (event) => this.#onMessage(event.data);
     socket.onclose = (event) => {
       clientLog.flushReports();
-      log.info("Client {id} disconnected ({code})", { id, code: event.code });
+      log.info("Client {id} disconnected ({how})", { id, how: closeText(event.code) });
       this.#release();
     };
     socket.onerror = () => {}; // the close event follows and releases everything

@@ -193,7 +193,7 @@ Deno.test("a bad line, a missing file and bad flags are reported", async () => {
     assert(text.includes(`${path}: line 2: `), text);
     [code, text] = await play(test.url, [`${dir}/missing.log`]);
     assertEquals(code, 1);
-    assert(text.includes("missing.log"), text);
+    assertEquals(text, `player: No such file: ${dir}/missing.log\n`);
     [code, text] = await play(test.url, [path, "--speed", "0"]);
     assertEquals(code, 2);
     assert(text.includes("--speed must be a number"), text);

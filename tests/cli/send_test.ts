@@ -82,6 +82,21 @@ Deno.test("bad frames and flags are refused before connecting", async () => {
   let [code, text] = await send(test.url, ["123#GG"]);
   assertEquals(code, 2);
   assert(text.includes('"123#GG"'), text);
+  [code, text] = await send(test.url, ["12345#00"]);
+  assertEquals(code, 2);
+  assert(text.includes("the id has 5 hex digits; a standard id has 3"), text);
+  assert(!text.includes("CAN XL"), text);
+  [code, text] = await send(test.url, ["123#DE AD"]);
+  assertEquals(code, 2);
+  assert(text.includes("a frame has no spaces"), text);
+  [code, text] = await send(test.url, ["-b", "500k", "123#00"]);
+  assertEquals(code, 0, text);
+  for (const bitrate of ["fast", "0", "99999999999999999999"]) {
+    [code, text] = await send(test.url, ["--bitrate", bitrate, "123#00"]);
+    assertEquals(code, 2);
+    assert(text.includes(`--bitrate must be a bit rate in bit/s, such as 500000 or 500k, got "${bitrate}"`), text);
+    assert(!text.includes("9007199254740991"), text);
+  }
   [code, text] = await send(test.url, ["800#00"]);
   assertEquals(code, 2);
   assert(text.includes("7FF"), text);
@@ -179,4 +194,24 @@ Deno.test("a period under the server's minimum stops --periodic at once with exi
   assertEquals(okErr.text(), "");
   assertEquals(ok.text(), "150#01 every 10 ms\n");
   assert((await drain(peer, 150)).length >= 3);
+});
+
+Deno.test("--token TOKEN and --token=TOKEN both reach a server that requires one", async () => {
+  await using test = await startServer({ tokens: ["s3cret-token-1"] });
+  await using peer = test.peer();
+  for (const args of [["--token", "s3cret-token-1"], ["--token=s3cret-token-1"]]) {
+    const [code, text] = await send(test.url, [...args, "123#01"]);
+    assertEquals([code, text], [0, ""], args.join(" "));
+    assertEquals((await peer.receive({ signal: AbortSignal.timeout(2000) })).arbitrationId, 0x123);
+  }
+  const [code, text] = await send(test.url, ["123#01"]);
+  assertEquals(code, 1);
+  assert(text.includes("requires an access token: --token TOKEN"), text);
+});
+
+Deno.test("every tool's --help names --token", async () => {
+  for (const tool of ["send", "dump", "logger", "player"]) {
+    const { USAGE } = await import(`../../cli/${tool}.ts`);
+    assert(/--token TOKEN/.test(USAGE), tool);
+  }
 });
