@@ -20,6 +20,8 @@ export interface RotatingLogOptions {
   maxBytes?: number;
   /** Add to an existing file instead of replacing it. */
   append?: boolean;
+  /** Channel name written for frames that carry none (`.log`, `.asc`). */
+  channel?: string;
 }
 
 const pad = (n: number, width = 2) => String(n).padStart(width, "0");
@@ -112,6 +114,7 @@ export class RotatingLog {
   /** Names the full files were renamed to, oldest first. */
   readonly rotated: string[] = [];
   #maxBytes: number;
+  #channel: string | undefined;
   #writer!: LogWriter;
   #buffer!: CountingBuffer;
   #bytes = 0;
@@ -121,6 +124,7 @@ export class RotatingLog {
   private constructor(path: string, options: RotatingLogOptions) {
     this.path = path;
     this.#maxBytes = options.maxBytes ?? 0;
+    this.#channel = options.channel;
   }
 
   /**
@@ -158,7 +162,7 @@ export class RotatingLog {
     let sink = this.#buffer.stream;
     // python-can's CSVWriter writes the header only into an empty file.
     if (format === "csv" && this.#bytes > 0) sink = withoutFirstLine(sink);
-    this.#writer = createLogWriter(format, sink);
+    this.#writer = createLogWriter(format, sink, { channel: this.#channel });
   }
 
   #serial<T>(op: () => Promise<T>): Promise<T> {

@@ -54,6 +54,8 @@ import {
   UsageError,
 } from "./_common.ts";
 import { RotatingLog } from "./_rotating_log.ts";
+import { channelName } from "./_channel_name.ts";
+import { logFormatOf } from "../formats/log_file.ts";
 
 export type { ToolIo } from "./_common.ts";
 export type { Environment } from "../config/canrc.ts";
@@ -178,9 +180,11 @@ export function main(args: string[], io: ToolIo = {}): Promise<number> {
       values.quiet ? Promise.resolve() : stderr.write(`${terminal ? "\r\x1b[K" : ""}${text}\n`);
     let log: RotatingLog | StdoutLog;
     try {
+      // The server's name of the channel, as its page and messages use it.
+      const channel = channelName(bus);
       log = fileName
-        ? await RotatingLog.open(fileName, { maxBytes, append: values.append })
-        : new StdoutLog(io.stdout ?? Deno.stdout.writable);
+        ? await RotatingLog.open(fileName, { maxBytes, append: values.append, channel })
+        : new StdoutLog(io.stdout ?? Deno.stdout.writable, channel);
     } catch (error) {
       await bus.close();
       throw error;
@@ -200,7 +204,16 @@ export function main(args: string[], io: ToolIo = {}): Promise<number> {
       await say("--passive: this interface has no bus state to set; recording as usual");
     }
     const status = values.quiet ? "off" : terminal ? "tty" : values.status ? "lines" : "off";
-    return await record(bus, log, { stop, stderr, status, say });
+    // python-can's CSV has no FD column: an FD frame reads back as a classic one.
+    const csv = fileName !== undefined && logFormatOf(fileName).format === "csv";
+    const warnFd = csv
+      ? () =>
+        say(
+          `Warning: ${fileName} is CSV, which has no CAN FD column: FD frames read back as ` +
+            "classic frames (up to 64 bytes); use .log, .asc or .jsonl to keep them",
+        )
+      : undefined;
+    return await record(bus, log, { stop, stderr, status, say, warnFd });
   });
 }
 
@@ -209,12 +222,14 @@ interface RecordOptions {
   stderr: TextWriter;
   status: "tty" | "lines" | "off";
   say: (text: string) => Promise<void>;
+  /** Called before the first CAN FD frame is written. */
+  warnFd?: () => Promise<void>;
 }
 
 async function record(
   bus: AnyBus,
   log: RotatingLog | StdoutLog,
-  { stop, stderr, status, say }: RecordOptions,
+  { stop, stderr, status, say, warnFd }: RecordOptions,
 ): Promise<number> {
   let count = 0;
   let failure: unknown;
@@ -243,6 +258,11 @@ async function record(
     }
   }, TICK_MS);
   const write = async (frame: CanFrame) => {
+    if (frame.isFd && warnFd) {
+      const warn = warnFd;
+      warnFd = undefined;
+      await warn();
+    }
     await log.write(frame);
     count++;
   };
@@ -300,8 +320,8 @@ async function record(
 /** candump -L lines on stdout, for a logger without a file. */
 class StdoutLog {
   #writer;
-  constructor(stream: WritableStream<Uint8Array>) {
-    this.#writer = createLogWriter("log", unclosable(stream));
+  constructor(stream: WritableStream<Uint8Array>, channel: string | undefined) {
+    this.#writer = createLogWriter("log", unclosable(stream), { channel });
   }
   write(frame: CanFrame): Promise<void> {
     const { isRx: _, ...plain } = frame;

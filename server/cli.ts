@@ -255,7 +255,9 @@ export async function main(args: string[]): Promise<number> {
     server = await serve({
       interface: iface,
       channels,
-      bitrate: parsed.bitrate === undefined ? undefined : configBitrate(parsed.bitrate, "--bitrate"),
+      bitrate: parsed.bitrate === undefined
+        ? undefined
+        : configBitrate(parsed.bitrate, "--bitrate"),
       hostname: parsed.host ?? "127.0.0.1",
       port: positiveInt("port", parsed.port, 65535) ?? DEFAULT_PORT,
       cert: readFile(parsed.cert),
@@ -278,7 +280,12 @@ export async function main(args: string[]): Promise<number> {
     }
   }
   const channels = server.backend.channels;
-  log.info("Sharing {iface} {channels}", { iface, channels: channels.join(", ") });
+  // The channel names as the bus_response, the page and the tools' logs give them.
+  log.info("Sharing {iface} channel{s} {channels}", {
+    iface,
+    s: channels.length === 1 ? "" : "s",
+    channels: channels.join(", "),
+  });
   for (const [i, channel] of channels.entries()) {
     const path = i === 0 ? "" : encodeURIComponent(channel);
     log.info("Channel {channel}: {url}", { channel, url: server.url + path });

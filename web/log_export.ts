@@ -10,21 +10,20 @@ import { stringifyCandump } from "../core/candump.ts";
 import type { CanFrame } from "../core/frame.ts";
 
 /**
- * The interface name a log line carries for a server channel: a channel
- * named by digits only (the virtual bus's `0`) becomes `can0`, as python-can
- * writes a numeric channel; spaces become `_`.
+ * The interface name a log line carries for a server channel: the server's
+ * own name of it (the virtual bus's `0` stays `0`, as the tools write it and
+ * the server says it); spaces become `_`.
  *
  * @param channel The server's channel name.
  * @returns A name without spaces.
  * @example
  * ```ts
  * import { logChannelName } from "./log_export.ts";
- * if (logChannelName("0") !== "can0" || logChannelName("vcan0") !== "vcan0") throw new Error();
+ * if (logChannelName("0") !== "0" || logChannelName("vcan0") !== "vcan0") throw new Error();
  * ```
  */
 export function logChannelName(channel: string): string {
-  if (/^\d+$/.test(channel)) return `can${channel}`;
-  return channel.replace(/\s+/g, "_") || "can0";
+  return channel.replace(/\s+/g, "_") || "0";
 }
 
 /**

@@ -223,7 +223,8 @@ Deno.test("without -f the logger writes candump -L lines to stdout; --filter app
   await stopAll([logger], 3);
   const lines = logger.out.text().trimEnd().split("\n");
   assertEquals(lines.map((line) => parseCandump(line).arbitrationId), [0x123, 0x18fef100, 0x1ab]);
-  assert(/^\(\d{10}\.\d{6}\) vcan0 123#DEADBEEF$/.test(lines[0]), lines[0]);
+  // the server's name of the channel ("0"), as its page and its log say
+  assert(/^\(\d{10}\.\d{6}\) 0 123#DEADBEEF$/.test(lines[0]), lines[0]);
   const status = logger.err.text();
   assert(status.includes("frames/s") && status.includes("0 dropped  stdout"), status);
 });
@@ -478,6 +479,27 @@ Deno.test("--reconnect keeps recording into the same file across a server restar
       FRAMES.slice(0, 4).map((f) => shape(f)),
     );
     assertEquals(second.url, first.url);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a CAN FD frame written to .csv gets one warning; classic frames none", async () => {
+  await using test = await startServer();
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/trace.csv`;
+    const logger = runLogger(["-i", "remote", "-c", test.url, "-f", path]);
+    await test.clients(1);
+    await using peer = test.peer();
+    await peer.send(FRAMES[0]);
+    await waitFor(() => shownCount(logger.err.text()) >= 1, "the classic frame");
+    assertEquals(logger.err.text().includes("CAN FD"), false);
+    for (const frame of [FRAMES[4], FRAMES[5], FRAMES[4]]) await peer.send(frame);
+    await stopAll([logger], 4);
+    const warnings = logger.err.text().split("\n").filter((l) => l.includes("no CAN FD column"));
+    assertEquals(warnings.length, 1, logger.err.text());
+    assert(warnings[0].includes(`${path} is CSV`), warnings[0]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -94,7 +94,12 @@ Deno.test("bad frames and flags are refused before connecting", async () => {
   for (const bitrate of ["fast", "0", "99999999999999999999"]) {
     [code, text] = await send(test.url, ["--bitrate", bitrate, "123#00"]);
     assertEquals(code, 2);
-    assert(text.includes(`--bitrate must be a bit rate in bit/s, such as 500000 or 500k, got "${bitrate}"`), text);
+    assert(
+      text.includes(
+        `--bitrate must be a bit rate in bit/s, such as 500000 or 500k, got "${bitrate}"`,
+      ),
+      text,
+    );
     assert(!text.includes("9007199254740991"), text);
   }
   [code, text] = await send(test.url, ["800#00"]);

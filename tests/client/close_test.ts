@@ -17,8 +17,10 @@ Deno.test("nothing listening: asks whether a canremote server runs there", async
 });
 
 Deno.test("an HTTP server answering 200: not a canremote server", async () => {
-  await using web = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, () =>
-    new Response("<html>hello</html>", { headers: { "content-type": "text/html" } }));
+  await using web = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen() {} },
+    () => new Response("<html>hello</html>", { headers: { "content-type": "text/html" } }),
+  );
   const url = `ws://127.0.0.1:${web.addr.port}/`;
   const error = await assertRejects(() => RemoteBus.connect(url), RemoteError);
   assertEquals(

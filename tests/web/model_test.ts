@@ -142,7 +142,7 @@ Deno.test("toCandumpLog: lines parse back to the same frames", () => {
   const log = toCandumpLog(frames, logChannelName("0"));
   const lines = log.split("\n");
   assertEquals(lines.at(-1), "");
-  assertEquals(lines[0], "(1700000000.123000) can0 123#DEAD");
+  assertEquals(lines[0], "(1700000000.123000) 0 123#DEAD");
   for (const [i, line] of lines.slice(0, -1).entries()) {
     const parsed = parseCandump(line);
     assertEquals(parsed.timestamp, frames[i].timestamp);
