@@ -21,6 +21,8 @@ export { serve } from "./server/serve.ts";
 export type { CanServer, ServeOptions } from "./server/serve.ts";
 export type { Backend } from "./server/backends/backend.ts";
 export { VirtualBackend } from "./server/backends/backend.ts";
+export { RelayBackend } from "./server/backends/relay.ts";
+export type { RelayBackendOptions } from "./server/backends/relay.ts";
 export type { IdRange, Limits } from "./server/limits.ts";
 export { DEFAULT_LIMITS, parseIdRange } from "./server/limits.ts";
 export type { Role, TokenEntry } from "./server/access/auth.ts";

@@ -54,7 +54,7 @@ import {
   UsageError,
 } from "./_common.ts";
 import { RotatingLog } from "./_rotating_log.ts";
-import { channelName } from "./_channel_name.ts";
+import { channelName } from "../core/_channel_name.ts";
 import { logFormatOf } from "../formats/log_file.ts";
 
 export type { ToolIo } from "./_common.ts";

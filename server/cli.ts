@@ -10,6 +10,13 @@ import { VirtualBus } from "../core/virtual_bus.ts";
 import type { TokenEntry } from "./access/auth.ts";
 import { parseIdRange } from "./limits.ts";
 import { configBitrate } from "../config/config_values.ts";
+import { serverBus } from "./bus_defaults.ts";
+import { RelayBackend } from "./backends/relay.ts";
+
+// The interfaces a server shares: per-client buses, or a relay of one upstream.
+const SHARABLE = ["virtual", "socketcan", "remote"] as const;
+const isSharable = (name: string): name is typeof SHARABLE[number] =>
+  (SHARABLE as readonly string[]).includes(name);
 
 export const USAGE = `Usage: canremote-server [options]
 
@@ -17,11 +24,16 @@ Shares a CAN bus with WebSocket clients (python-can-remote compatible) and
 serves a web page to watch it.
 
 Options:
-  -i, --interface NAME  virtual or socketcan                   (default: virtual)
+  -i, --interface NAME  virtual, socketcan, or remote to relay another server
+                        (default: python-can's configuration, else virtual)
   -c, --channel NAME    channel to share; repeat for several    (default: 0 / can0)
-                        ws://HOST:PORT/ is the first, ws://HOST:PORT/NAME each one
+                        ws://HOST:PORT/ is the first, ws://HOST:PORT/NAME each one;
+                        remote: the upstream server's URL
   -b, --bitrate BPS     bit rate set on the interface, forced on every client
                         (bit/s: 500000 or 500k)
+      --context NAME    config section [NAME] and CAN_*_NAME variables
+                        (without -i/-c/-b they come from ~/.canrc, /etc/can.conf
+                        and CAN_* as in python-can; the log says which)
   -H, --host ADDR       address to listen on                     (default: 127.0.0.1)
                         any other address needs tokens or --insecure
   -p, --port PORT       TCP port                                 (default: ${DEFAULT_PORT})
@@ -99,6 +111,7 @@ Examples:
   deno run -A jsr:@canremote/server -i socketcan -c can0 -b 500000 \\
       -H 0.0.0.0 -T /etc/canremote/tokens -C cert.pem -K key.pem
   deno run -A jsr:@canremote/server -i virtual -c 0 -c 1 -p 54701
+  deno run -A jsr:@canremote/server -i remote -c ws://gateway:54701/ -H 0.0.0.0 -T tokens
 
 Python clients connect with:
   can.Bus("ws://127.0.0.1:${DEFAULT_PORT}/", interface="remote")
@@ -114,6 +127,7 @@ const OPTIONS = {
   key: { type: "string", short: "K" },
   demo: { type: "boolean" },
   verbose: { type: "boolean", short: "v", multiple: true },
+  context: { type: "string" },
   help: { type: "boolean", short: "h" },
   token: { type: "string", short: "t", multiple: true },
   "read-only-token": { type: "string", multiple: true },
@@ -239,14 +253,34 @@ export async function main(args: string[]): Promise<number> {
     ],
   });
   const log = getLogger(["canremote", "server"]);
-  const iface = parsed.interface ?? "virtual";
-  if (iface !== "virtual" && iface !== "socketcan") {
-    console.error(`Unknown interface "${iface}": use virtual or socketcan`);
+  if (parsed.interface !== undefined && !isSharable(parsed.interface)) {
+    console.error(`Unknown interface "${parsed.interface}": use ${SHARABLE.join(", ")}`);
     return 2;
   }
   let server;
+  let iface: typeof SHARABLE[number];
   try {
-    const channels = parsed.channel ?? [iface === "virtual" ? "0" : "can0"];
+    const bus = serverBus({
+      interface: parsed.interface,
+      channels: parsed.channel,
+      bitrate: parsed.bitrate === undefined
+        ? undefined
+        : configBitrate(parsed.bitrate, "--bitrate"),
+      context: parsed.context,
+    });
+    if (!isSharable(bus.interface)) {
+      throw new RangeError(
+        `The server cannot share interface "${bus.interface}": use ${SHARABLE.join(", ")}`,
+      );
+    }
+    iface = bus.interface;
+    for (const origin of bus.origins) log.info("{origin}", { origin });
+    if (bus.unused.length) {
+      log.info("Not used by the server (each client sets its own): {keys}", {
+        keys: bus.unused.join(", "),
+      });
+    }
+    const channels = bus.channels;
     const readFile = (path: string | undefined) =>
       path === undefined ? undefined : Deno.readTextFileSync(path);
     if ((parsed.cert === undefined) !== (parsed.key === undefined)) {
@@ -255,9 +289,8 @@ export async function main(args: string[]): Promise<number> {
     server = await serve({
       interface: iface,
       channels,
-      bitrate: parsed.bitrate === undefined
-        ? undefined
-        : configBitrate(parsed.bitrate, "--bitrate"),
+      bitrate: bus.bitrate,
+      upstreamConfig: bus.options,
       hostname: parsed.host ?? "127.0.0.1",
       port: positiveInt("port", parsed.port, 65535) ?? DEFAULT_PORT,
       cert: readFile(parsed.cert),
@@ -281,11 +314,18 @@ export async function main(args: string[]): Promise<number> {
   }
   const channels = server.backend.channels;
   // The channel names as the bus_response, the page and the tools' logs give them.
-  log.info("Sharing {iface} channel{s} {channels}", {
-    iface,
-    s: channels.length === 1 ? "" : "s",
-    channels: channels.join(", "),
-  });
+  if (server.backend instanceof RelayBackend) {
+    log.info("Relaying {upstream} as channel {channel}", {
+      upstream: server.backend.upstream.channelInfo,
+      channel: channels[0],
+    });
+  } else {
+    log.info("Sharing {iface} channel{s} {channels}", {
+      iface,
+      s: channels.length === 1 ? "" : "s",
+      channels: channels.join(", "),
+    });
+  }
   for (const [i, channel] of channels.entries()) {
     const path = i === 0 ? "" : encodeURIComponent(channel);
     log.info("Channel {channel}: {url}", { channel, url: server.url + path });

@@ -13,14 +13,24 @@ import type { Limits } from "./limits.ts";
 import { DEFAULT_PORT } from "../core/protocol.ts";
 import { getLogger } from "@logtape/logtape";
 import { exposure, readTokensFile, type TokenEntry, TokenTable } from "./access/auth.ts";
+import { RelayBackend } from "./backends/relay.ts";
+import { RemoteBus } from "../client.ts";
+import { websocketUrl } from "../client/url.ts";
+import { channelName } from "../core/_channel_name.ts";
 
 /** Options of {@linkcode serve}. */
 export interface ServeOptions extends Partial<Limits> {
   /**
-   * Interface to share when no `backend` is given.
+   * Interface to share when no `backend` is given; `remote` relays another
+   * server (its URL is the one entry of `channels`).
    * @default {"virtual"}
    */
-  interface?: "virtual" | "socketcan";
+  interface?: "virtual" | "socketcan" | "remote";
+  /**
+   * remote: more of the upstream's `bus_request` config (python-can names:
+   * `bitrate`, `fd`, `token`, ...).
+   */
+  upstreamConfig?: Record<string, unknown>;
   /**
    * Channels to share; the first one is also served at `/`.
    * @default {["0"]} for virtual, `["can0"]` for socketcan
@@ -171,7 +181,11 @@ export async function serve(options: ServeOptions = {}): Promise<CanServer> {
     throw new TypeError("cert and key go together");
   }
   const tls = options.cert !== undefined && options.key !== undefined;
-  const channels = (options.backend?.channels ??
+  // A relay learns its channel's name from the upstream, so it connects first.
+  const relay = options.backend === undefined && options.interface === "remote"
+    ? await createRelay(options, hostname)
+    : undefined;
+  const channels = (relay?.channels ?? options.backend?.channels ??
     options.channels ?? [options.interface === "socketcan" ? "can0" : "0"]).map(String);
   const loadTokens = async (): Promise<TokenTable | undefined> => {
     if (options.tokens === undefined && options.tokensFile === undefined) return undefined;
@@ -185,17 +199,29 @@ export async function serve(options: ServeOptions = {}): Promise<CanServer> {
     }
     return new TokenTable(entries);
   };
-  const tokens = await loadTokens();
-  const access = exposure({ hostname, tokens, insecure: options.insecure ?? false, tls });
-  if (access.refusal) throw new TypeError(access.refusal);
-  const backend = options.backend ?? await createBackend(options);
-  const bridge = new CanBridge({ ...options, backend, tokens, hostname });
-  const httpServer = Deno.serve({
-    hostname,
-    port: options.port ?? DEFAULT_PORT,
-    onListen: () => {},
-    ...(tls ? { cert: options.cert, key: options.key } : {}),
-  }, bridge.fetch);
+  let tokens: TokenTable | undefined;
+  let access: ReturnType<typeof exposure>;
+  let backend: Backend;
+  let bridge: CanBridge;
+  let httpServer: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    tokens = await loadTokens();
+    access = exposure({ hostname, tokens, insecure: options.insecure ?? false, tls });
+    if (access.refusal) throw new TypeError(access.refusal);
+    backend = options.backend ?? relay ?? await createBackend(options);
+    bridge = new CanBridge({ ...options, backend, tokens, hostname });
+    httpServer = Deno.serve({
+      hostname,
+      port: options.port ?? DEFAULT_PORT,
+      onListen: () => {},
+      ...(tls ? { cert: options.cert, key: options.key } : {}),
+    }, bridge.fetch);
+  } catch (error) {
+    await relay?.close();
+    throw error;
+  }
+  // Only a backend serve() created is serve()'s to close.
+  const owned = options.backend === undefined ? backend : undefined;
   for (const warning of access.warnings) log.warn("{warning}", { warning });
   log.info("Access: {summary}", { summary: access.summary });
   const addr = httpServer.addr;
@@ -227,6 +253,7 @@ export async function serve(options: ServeOptions = {}): Promise<CanServer> {
       if (watch) Deno.removeSignalListener("SIGHUP", onHangUp);
       await bridge.close();
       await httpServer.shutdown();
+      await owned?.close?.();
     })();
   return {
     url: `${tls ? "wss" : "ws"}://${host}:${addr.port}/`,
@@ -249,5 +276,59 @@ async function createBackend(options: ServeOptions): Promise<Backend> {
       bitrate: options.bitrate,
     });
   }
-  throw new RangeError(`Unknown interface "${name}": use virtual or socketcan`);
+  throw new RangeError(
+    `The server cannot share interface "${name}": use virtual, socketcan or remote`,
+  );
+}
+
+// interface remote: one connection to the upstream server, shared by every client.
+async function createRelay(options: ServeOptions, hostname: string): Promise<RelayBackend> {
+  const [given, ...more] = (options.channels ?? []).map(String);
+  if (given === undefined || more.length) {
+    throw new RangeError(
+      `interface remote relays one server: give its URL as the one channel, such as ws://gateway:54701/, got ${
+        more.length ? `${more.length + 1} channels` : "none"
+      }`,
+    );
+  }
+  const url = websocketUrl(given);
+  refuseLoop(url, hostname, options.port ?? DEFAULT_PORT);
+  const upstream = await RemoteBus.connect(url, {
+    config: {
+      ...options.upstreamConfig,
+      bitrate: options.bitrate ?? options.upstreamConfig?.bitrate,
+    },
+    // The relay outlives upstream restarts; clients hear of the loss and the return.
+    reconnect: { initialDelay: 250, maxDelay: 5000 },
+  }).catch((error) => {
+    throw new Error(`Cannot reach the upstream server ${url}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  });
+  return new RelayBackend(upstream, {
+    channel: channelName(upstream) ?? "0",
+    upstreamName: url,
+  });
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1", "0.0.0.0", "[::]"]);
+
+// A relay of itself would send each frame round and round.
+function refuseLoop(url: string, hostname: string, port: number): void {
+  const target = new URL(url);
+  const targetPort = Number(target.port || (target.protocol === "wss:" ? 443 : 80));
+  if (targetPort !== port || port === 0) return;
+  const host = target.hostname.toLowerCase();
+  let self = LOOPBACK.has(host) || host === hostname.toLowerCase();
+  try {
+    self ||= host === Deno.hostname().toLowerCase();
+  } catch {
+    // No permission to read the host name: the other checks stand.
+  }
+  if (self) {
+    throw new RangeError(
+      `The upstream ${url} is this server itself (listening on ${hostname}:${port}): ` +
+        "a relay shares another server; check -c and the channel in ~/.canrc",
+    );
+  }
 }

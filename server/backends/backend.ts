@@ -11,6 +11,8 @@ export interface Backend {
   readonly channels: readonly string[];
   /** Opens a bus instance for one client. */
   open(channel: string, options: BusOptions): Promise<Bus>;
+  /** Releases what the backend holds (a relay's upstream connection); `serve()` calls it for a backend it created. */
+  close?(): Promise<void>;
 }
 
 /**

@@ -1,7 +1,7 @@
-// Private: the channel name a tool writes into a log: the one the server
+// Private: the channel name a tool writes into a log (and a relay serves): the one the server
 // (or the local bus) gives the channel, so the page's saved log, the tools'
 // logs and the server's own messages name a channel alike.
-import type { Bus } from "../core/bus.ts";
+import type { Bus } from "./bus.ts";
 
 /**
  * The channel name in a bus's `channelInfo`: `virtual channel 0` and
