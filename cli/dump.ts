@@ -29,6 +29,7 @@
  */
 
 import { stringifyCandump } from "../core/candump.ts";
+import { channelName } from "../core/_channel_name.ts";
 import type { CanFrame } from "../core/frame.ts";
 import { RemoteError } from "../core/errors.ts";
 import {
@@ -122,10 +123,11 @@ function longFrame(frame: CanFrame, view: View): string {
   return text;
 }
 
-function channelName(frame: CanFrame): string {
+// A frame's own channel, else the bus's name of it (the server's, for a RemoteBus).
+function frameChannel(frame: CanFrame, busChannel: string): string {
   const channel = frame.channel;
   if (typeof channel === "number") return `can${channel}`;
-  return channel || "vcan0";
+  return channel || busChannel;
 }
 
 const pad2 = (n: number) => String(n).padStart(2, "0");
@@ -200,6 +202,7 @@ export function main(args: string[], io: ToolIo = {}): Promise<number> {
       using stop = stopSignal(io);
       await using bus = await openBus(values, extra, io, { canFilters, signal: stop });
       const stamper = mode ? new Stamper(mode) : undefined;
+      const busChannel = channelName(bus) ?? "vcan0";
       let count = 0;
       const view: View = { indent: false, ascii: values.ascii ?? false };
       while (!stop.aborted && (limit === undefined || count < limit)) {
@@ -220,12 +223,14 @@ export function main(args: string[], io: ToolIo = {}): Promise<number> {
         count++;
         if (values.log) {
           const { isRx: _, ...plain } = frame;
-          await out.write(stringifyCandump(plain) + "\n");
+          await out.write(stringifyCandump(plain, busChannel) + "\n");
         } else {
           // As candump: once an extended id was seen, standard ids are indented.
           if (frame.isExtendedId && !frame.isErrorFrame) view.indent = true;
           const prefix = stamper ? " " + stamper.format(frame.timestamp) : " ";
-          await out.write(`${prefix} ${channelName(frame)}  ${longFrame(frame, view)}\n`);
+          await out.write(
+            `${prefix} ${frameChannel(frame, busChannel)}  ${longFrame(frame, view)}\n`,
+          );
         }
       }
       return 0;
