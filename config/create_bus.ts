@@ -291,9 +291,15 @@ export async function createBus(options: CreateBusOptions = {}): Promise<AnyBus>
       queueLimit: options.queueLimit ?? backend.queueLimit as number | undefined,
     });
   }
+  if (channel === undefined) {
+    throw new RangeError(
+      "The socketcan interface needs a network interface as its channel, such as can0 " +
+        "(-c on the command line, channel = in ~/.canrc, or CAN_CHANNEL); none is configured",
+    );
+  }
   return await SocketCanBus.open({
     ...backend,
-    channel: channel as string | undefined,
+    channel: String(channel),
     queueLimit: options.queueLimit ?? backend.queueLimit as number | undefined,
     sendTimeout: options.sendTimeout ?? backend.sendTimeout as number | undefined,
     receiveBufferSize: options.receiveBufferSize ??

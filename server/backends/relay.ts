@@ -115,6 +115,15 @@ export class RelayBackend implements Backend {
     await this.#pumping;
   }
 
+  // At most one line a second per kind: a flood of refused frames must not flood the log.
+  #warned = new Map<string, number>();
+  #warn(kind: string, message: string): void {
+    const now = Date.now();
+    if (now - (this.#warned.get(kind) ?? -Infinity) < 1000) return;
+    this.#warned.set(kind, now);
+    this.#log.warn("Upstream {name}: {message}", { name: this.#name, message });
+  }
+
   #toUpstream(frame: CanFrame): void {
     // A remote upstream away (reconnecting) would queue every frame: drop them instead.
     const state = (this.upstream as Partial<RemoteBus>).state;
@@ -124,10 +133,7 @@ export class RelayBackend implements Backend {
     }
     this.upstream.send(frame).catch((error) => {
       this.lost++;
-      this.#log.warn("Upstream {name} did not take a frame: {message}", {
-        name: this.#name,
-        message: (error as Error).message,
-      });
+      this.#warn("send", `did not take a frame: ${(error as Error).message}`);
     });
   }
 
@@ -139,20 +145,14 @@ export class RelayBackend implements Backend {
       } catch (error) {
         if (error instanceof BusClosedError || this.upstream.closed) break;
         // An `error` event from the upstream server: its words, for the log.
-        this.#log.warn("Upstream {name}: {message}", {
-          name: this.#name,
-          message: (error as Error).message,
-        });
+        this.#warn("error", (error as Error).message);
         continue;
       }
       try {
         await this.#bridge.send(frame);
       } catch (error) {
         // python-can-remote forwards frames canremote calls invalid (a standard id of 0x800).
-        this.#log.warn("Upstream {name} sent a frame the relay cannot pass on: {message}", {
-          name: this.#name,
-          message: (error as Error).message,
-        });
+        this.#warn("invalid", `sent a frame the relay cannot pass on: ${(error as Error).message}`);
       }
     }
     if (!this.#closed) {

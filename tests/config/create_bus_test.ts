@@ -137,6 +137,15 @@ Deno.test("the web page's address (http://) reaches the server; other schemes ar
   assert(error.message.includes("use ws://, wss://, http:// or https://"), error.message);
 });
 
+Deno.test("socketcan without a channel says so, never 'got undefined'", async () => {
+  const error = await assertRejects(
+    () => createBus({ interface: "socketcan", env: {}, configPath: [] }),
+    RangeError,
+    "needs a network interface as its channel, such as can0",
+  );
+  assertEquals(error.message.includes("undefined"), false, error.message);
+});
+
 Deno.test("remote without a channel says so, never 'got null'", async () => {
   const error = await assertRejects(
     () => createBus({ interface: "remote", env: {}, configPath: [] }),

@@ -4,6 +4,7 @@ import { assert, assertEquals } from "../_helpers/assert.ts";
 import { RemoteBus } from "../../client.ts";
 import { BusClosedError, RemoteError } from "../../core/errors.ts";
 import { CloseCode } from "../../core/protocol.ts";
+import { denoEnv } from "../_helpers/cli.ts";
 
 const SERVER = new URL("../../server.ts", import.meta.url).pathname;
 
@@ -88,4 +89,49 @@ Deno.test("server CLI: a bad flag value is refused with a message that quotes it
   const text = new TextDecoder().decode(result.stdout) + new TextDecoder().decode(result.stderr);
   assert(result.code !== 0, text);
   assert(text.includes('--port must be an integer 0-65535, got "http"'), text);
+});
+
+Deno.test("server CLI: a bad --bitrate is worded as the tools word it; 0 is refused", async () => {
+  for (const bitrate of ["fast", "0", "99999999999999999999"]) {
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", SERVER, "-p", "0", "-b", bitrate],
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+    assertEquals(code, 1, text);
+    assert(
+      text.includes(
+        `--bitrate must be a bit rate in bit/s, such as 500000 or 500k, got "${bitrate}"`,
+      ),
+      text,
+    );
+    assert(!text.includes("9007199254740991"), text);
+  }
+});
+
+Deno.test("server CLI: a ~/.canrc relaying this very server is refused with a clear message", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const home = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${home}/.canrc`,
+      `[default]\ninterface = remote\nchannel = ws://localhost:${port}/\n`,
+    );
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", SERVER, "-p", String(port)],
+      stdout: "piped",
+      stderr: "piped",
+      env: denoEnv(home),
+    }).output();
+    const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+    assertEquals(code, 1, text);
+    assert(text.includes(`interface remote from ${home}/.canrc:2 [default]`), text);
+    assert(text.includes(`The upstream ws://localhost:${port}/ is this server itself`), text);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
 });
