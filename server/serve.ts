@@ -14,7 +14,7 @@ import { DEFAULT_PORT } from "../core/protocol.ts";
 import { getLogger } from "@logtape/logtape";
 import { exposure, readTokensFile, type TokenEntry, TokenTable } from "./access/auth.ts";
 import { RelayBackend } from "./backends/relay.ts";
-import { RemoteBus } from "../client.ts";
+import { createBus } from "../config/create_bus.ts";
 import { websocketUrl } from "../client/url.ts";
 import { channelName } from "../core/_channel_name.ts";
 
@@ -293,11 +293,14 @@ async function createRelay(options: ServeOptions, hostname: string): Promise<Rel
   }
   const url = websocketUrl(given);
   refuseLoop(url, hostname, options.port ?? DEFAULT_PORT);
-  const upstream = await RemoteBus.connect(url, {
-    config: {
-      ...options.upstreamConfig,
-      bitrate: options.bitrate ?? options.upstreamConfig?.bitrate,
-    },
+  // Opened as the tools open a bus; the configuration was read already, so none is read again.
+  const upstream = await createBus({
+    interface: "remote",
+    channel: url,
+    bitrate: options.bitrate,
+    config: options.upstreamConfig,
+    env: {},
+    configPath: [],
     // The relay outlives upstream restarts; clients hear of the loss and the return.
     reconnect: { initialDelay: 250, maxDelay: 5000 },
   }).catch((error) => {
