@@ -68,7 +68,7 @@ export function configNumber(value: unknown, key: string, where = ""): number {
 }
 
 /**
- * A value quoted for an error message; a missing value is "nothing", never "null".
+ * A value quoted for an error message: `null` (an empty config value) is "an empty value".
  *
  * @param value Any value.
  * @returns Its JSON text, or a word for what JSON cannot show.

@@ -118,7 +118,11 @@ export function parseJsonl(line: string): CanFrame {
   const o = object as Record<string, unknown>;
   for (const key of ["timestamp", "arbitrationId"]) {
     if (typeof o[key] !== "number") {
-      throw new TypeError(`${key} must be a number, got ${JSON.stringify(o[key]) ?? "nothing"}`);
+      throw new TypeError(
+        o[key] === undefined
+          ? `${key} is missing`
+          : `${key} must be a number, got ${JSON.stringify(o[key])}`,
+      );
     }
   }
   const init: CanFrameInit = {

@@ -78,6 +78,7 @@ Deno.test("parseJsonl fills python-can's defaults and takes data as bytes too", 
   );
   assertThrows(() => parseJsonl("[]"), TypeError);
   assertThrows(() => parseJsonl('{"timestamp":"1","arbitrationId":1}'), TypeError, "timestamp");
+  assertThrows(() => parseJsonl('{"timestamp":1}'), TypeError, "arbitrationId is missing");
   assertThrows(
     () => parseJsonl('{"timestamp":1,"arbitrationId":1,"data":"abc"}'),
     SyntaxError,
