@@ -220,3 +220,14 @@ Deno.test("every tool's --help names --token", async () => {
     assert(/--token TOKEN/.test(USAGE), tool);
   }
 });
+
+Deno.test("the server's printed web page address works as -c; another scheme is named", async () => {
+  await using test = await startServer();
+  await using peer = test.peer();
+  let [code, text] = await send(test.server.httpUrl, ["123#01"]);
+  assertEquals([code, text], [0, ""]);
+  assertEquals((await peer.receive({ signal: AbortSignal.timeout(2000) })).arbitrationId, 0x123);
+  [code, text] = await send(test.server.httpUrl.replace("http:", "ftp:"), ["123#01"]);
+  assertEquals(code, 1);
+  assert(text.includes("use ws://, wss://, http:// or https://"), text);
+});
