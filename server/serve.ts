@@ -154,6 +154,9 @@ export interface CanServer extends AsyncDisposable {
  *   tokens nor `insecure` are given, or only one of `cert` and `key` is.
  * @throws {SyntaxError} / {RangeError} For a bad token or tokens file.
  * @throws {Deno.errors.AddrInUse} When the port is taken.
+ * @throws {RangeError} For `interface: "remote"` without exactly one upstream URL, or with
+ *   this server's own address (a relay of itself).
+ * @throws {Error} `Cannot reach the upstream server ...` when a relay's upstream does not answer.
  * @example
  * ```ts
  * import { serve } from "../server.ts";
