@@ -12,7 +12,7 @@ import { parseCandump } from "../../core/candump.ts";
 import { startDemoTraffic } from "../../server/backends/demo.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
-const OUTPUT = new URL("./output/", import.meta.url);
+const OUTPUT = new URL("../output/", import.meta.url);
 
 async function launch(): Promise<Browser> {
   return await chromium.launch({
