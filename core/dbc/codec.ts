@@ -165,11 +165,12 @@ function rangeError(
   message: DbcMessage,
   signal: DbcSignal,
   got: unknown,
-  range: string,
+  [low, high]: [number, number],
+  note = "",
 ): RangeError {
   const unit = signal.unit ? ` ${signal.unit}` : "";
   return new RangeError(
-    `Signal "${signal.name}" of "${message.name}" must be within ${range}${unit}, got ${
+    `Signal "${signal.name}" of "${message.name}" must be within ${low}-${high}${unit}${note}, got ${
       String(got)
     }`,
   );
@@ -199,7 +200,7 @@ function rawFor(
     const v = Number(value);
     if (raw) return v;
     const [low, high] = physicalRange(signal);
-    if (!(v >= low && v <= high)) throw rangeError(message, signal, value, `${low}-${high}`);
+    if (!(v >= low && v <= high)) throw rangeError(message, signal, value, [low, high]);
     return (v - signal.offset) / signal.factor;
   }
   let result: bigint;
@@ -219,9 +220,10 @@ function rawFor(
     result = (value - offset) / factor;
   } else {
     const [low, high] = physicalRange(signal);
+    const note = signal.minimum === signal.maximum ? ` (${signal.length} bits)` : "";
     const slack = 1e-9 * Math.max(Math.abs(low), Math.abs(high), Math.abs(signal.factor));
     if (!(value >= low - slack && value <= high + slack)) {
-      throw rangeError(message, signal, value, `${low}-${high}`);
+      throw rangeError(message, signal, value, [low, high], note);
     }
     const r = Math.round(scalerOf(signal).toRaw(value));
     result = BigInt(r);
@@ -238,7 +240,8 @@ function rawFor(
       message,
       signal,
       value,
-      `${Math.min(low, high)}-${Math.max(low, high)} (${signal.length} bits)`,
+      [Math.min(low, high), Math.max(low, high)],
+      ` (${signal.length} bits)`,
     );
   }
   return signal.length > 52 ? result : Number(result);

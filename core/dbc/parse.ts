@@ -135,7 +135,10 @@ class Parser {
   }
 
   describe(token: Token): string {
-    return token.kind === "end" ? "end of file" : JSON.stringify(token.text);
+    if (token.kind === "end") return "end of file";
+    return token.kind === "string"
+      ? `the string ${JSON.stringify(token.text)}`
+      : JSON.stringify(token.text);
   }
 
   expect(text: string): Token {

@@ -4,9 +4,9 @@
 import { parseDbc } from "../../../core/dbc/parse.ts";
 import type { DbcDatabase } from "../../../core/dbc/database.ts";
 import { assert, assertEquals } from "../../_assert.ts";
+import { readDbc } from "./_corpus.ts";
 
 const VECTORS = new URL("./vectors/", import.meta.url);
-const DBC_ROOT = new URL("../../../../shared/dbc/", import.meta.url);
 
 interface Vectors {
   file: string;
@@ -57,10 +57,7 @@ const totals = {
 for (const name of files) {
   const vectors: Vectors = JSON.parse(Deno.readTextFileSync(new URL(name, VECTORS)));
   Deno.test(`agreement with canmatrix: ${vectors.file}`, () => {
-    const text = new TextDecoder("latin1").decode(
-      Deno.readFileSync(new URL(vectors.file, DBC_ROOT)),
-    );
-    const db: DbcDatabase = parseDbc(text);
+    const db: DbcDatabase = parseDbc(readDbc(vectors.file));
     totals.files++;
     for (const m of vectors.messages) {
       totals.messages++;
