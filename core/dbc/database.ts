@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type CanFrame, createFrame } from "../../frame.ts";
+import { type CanFrame, createFrame } from "../frame.ts";
 import { decodeSignals, type EncodeOptions, encodeSignals } from "./codec.ts";
 import type { DbcMessage, DbcNode, DecodedMessage, SignalValues } from "./types.ts";
 
@@ -125,7 +125,7 @@ export class DbcDatabase {
    * @example
    * ```ts
    * import { parseDbc } from "./parse.ts";
-   * import { createFrame } from "../../frame.ts";
+   * import { createFrame } from "../frame.ts";
    * const db = parseDbc('BO_ 291 Status: 1 X\n SG_ On : 0|1@1+ (1,0) [0|1] "" X\nVAL_ 291 On 0 "Off" 1 "On" ;');
    * const decoded = db.decode(createFrame({ arbitrationId: 0x123, isExtendedId: false, data: [1] }));
    * if (decoded?.signals.On.label !== "On") throw new Error();

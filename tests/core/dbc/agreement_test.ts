@@ -3,8 +3,8 @@
 // every file in ../shared/dbc (generate.py there says how they were made).
 import { parseDbc } from "../../../core/dbc/parse.ts";
 import type { DbcDatabase } from "../../../core/dbc/database.ts";
-import { assert, assertEquals } from "../../_assert.ts";
-import { readDbc } from "./_corpus.ts";
+import { assert, assertEquals } from "../../_helpers/assert.ts";
+import { readDbc } from "../../_helpers/dbc_corpus.ts";
 
 const VECTORS = new URL("./vectors/", import.meta.url);
 

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { type BitLayout, bytesNeeded, readBits, writeBits } from "../../../core/dbc/bits.ts";
-import { assert, assertEquals } from "../../_assert.ts";
+import { assert, assertEquals } from "../../_helpers/assert.ts";
 
 // A layout that fits a 64-byte payload, and a value for it.
 const layoutAndValue = fc.record({

@@ -4,8 +4,8 @@ import { parseDbc } from "../../../core/dbc/parse.ts";
 import { scalerOf } from "../../../core/dbc/scale.ts";
 import type { DbcMessage, DbcSignal } from "../../../core/dbc/types.ts";
 import { bytesNeeded, writeBits } from "../../../core/dbc/bits.ts";
-import { assert, assertEquals, assertThrows } from "../../_assert.ts";
-import { corpus, readDbc } from "./_corpus.ts";
+import { assert, assertEquals, assertThrows } from "../../_helpers/assert.ts";
+import { corpus, readDbc } from "../../_helpers/dbc_corpus.ts";
 
 const ALL: [string, DbcMessage][] = corpus().flatMap((file) =>
   parseDbc(readDbc(file)).messages.map((m) => [file, m] as [string, DbcMessage])

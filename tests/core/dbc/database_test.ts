@@ -1,7 +1,7 @@
 import { parseDbc } from "../../../core/dbc/parse.ts";
-import { createFrame } from "../../../frame.ts";
-import { assertEquals, assertThrows } from "../../_assert.ts";
-import { readDbc } from "./_corpus.ts";
+import { createFrame } from "../../../core/frame.ts";
+import { assertEquals, assertThrows } from "../../_helpers/assert.ts";
+import { readDbc } from "../../_helpers/dbc_corpus.ts";
 
 const DB = parseDbc(`BU_: Engine Dash
 BO_ 256 Status: 8 Engine

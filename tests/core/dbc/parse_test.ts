@@ -1,6 +1,6 @@
 import { parseDbc } from "../../../core/dbc/parse.ts";
-import { assert, assertEquals, assertThrows } from "../../_assert.ts";
-import { corpus, readDbc } from "./_corpus.ts";
+import { assert, assertEquals, assertThrows } from "../../_helpers/assert.ts";
+import { corpus, readDbc } from "../../_helpers/dbc_corpus.ts";
 
 // Counts from canmatrix 0.9.5 (loadp_flat, len(frames), sum of len(signals)).
 const CANMATRIX_COUNTS: Record<string, [number, number]> = {

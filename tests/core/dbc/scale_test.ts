@@ -1,6 +1,6 @@
 import { parseDbc } from "../../../core/dbc/parse.ts";
 import { scalerOf } from "../../../core/dbc/scale.ts";
-import { assert, assertEquals } from "../../_assert.ts";
+import { assert, assertEquals } from "../../_helpers/assert.ts";
 
 Deno.test("scaling is decimal-exact: raw 3 × 0.1 is 0.3", () => {
   const db = parseDbc('BO_ 1 M: 2 X\n SG_ S : 0|16@1+ (0.1,-0.3) [0|0] "" X\n');

@@ -1,5 +1,5 @@
 // The DBC files of ../shared/dbc that every DBC test runs over.
-const DBC_ROOT = new URL("../../../../shared/dbc/", import.meta.url);
+const DBC_ROOT = new URL("../../../shared/dbc/", import.meta.url);
 
 /** The text of a corpus file, e.g. "cantools/motohawk.dbc" (Latin-1, as DBC files are). */
 export function readDbc(path: string): string {
