@@ -45,6 +45,7 @@ export * from "./core/candump.ts";
 export * from "./core/virtual_bus.ts";
 export * from "./core/dbc/types.ts";
 export { parseDbc } from "./core/dbc/parse.ts";
+export { decodeDbcText } from "./core/dbc/text.ts";
 export { DbcDatabase, type DbcDatabaseInit, type DecodableFrame } from "./core/dbc/database.ts";
 export { decodeSignals, type EncodeOptions, encodeSignals } from "./core/dbc/codec.ts";
 export * from "./client.ts";

@@ -26,6 +26,7 @@ export type { RelayBackendOptions } from "./server/backends/relay.ts";
 export type { IdRange, Limits } from "./server/limits.ts";
 export { DEFAULT_LIMITS, parseIdRange } from "./server/limits.ts";
 export type { Role, TokenEntry } from "./server/access/auth.ts";
+export type { DbcFile } from "./server/http/dbc_list.ts";
 // The bus types Backend and VirtualBackend use; the classes that implement
 // them live in @canremote/client.
 export type {

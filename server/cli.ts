@@ -5,7 +5,8 @@ import { configure, getConsoleSink, getLogger, getTextFormatter } from "@logtape
 import { serve } from "./serve.ts";
 import { DEFAULT_PORT } from "../core/protocol.ts";
 import { VirtualBackend } from "./backends/backend.ts";
-import { startDemoTraffic } from "./backends/demo.ts";
+import { DEMO_DBC, startDemoTraffic } from "./backends/demo.ts";
+import { readDbcFiles } from "./dbc_files.ts";
 import { VirtualBus } from "../core/virtual_bus.ts";
 import type { TokenEntry } from "./access/auth.ts";
 import { parseIdRange } from "./limits.ts";
@@ -39,7 +40,10 @@ Options:
   -p, --port PORT       TCP port                                 (default: ${DEFAULT_PORT})
   -C, --cert FILE       PEM certificate: serve wss:// and https:// (with --key)
   -K, --key FILE        PEM private key
-      --demo            send demo traffic on the (virtual) bus
+      --demo            send demo traffic on the (virtual) bus, and offer the
+                        page a DBC file that decodes it
+      --dbc FILE        a DBC file the web page offers for decoding signals
+                        (GET /api/dbc); repeatable
   -v, --verbose         more log detail (repeat for debug)
   -h, --help            show this text
 
@@ -95,6 +99,7 @@ Security model:
   token-less connections     wait apart from the clients (--max-pending), so
                              they cannot fill --max-clients
   the channel list           /api/channels needs a token when tokens are set
+  the DBC files (--dbc)      /api/dbc needs a token when tokens are set
   browsers on other sites    Origin must be the server's or --allow-origin: 403
   framing the page           only the server's own pages and --allow-origin
                              ones may show it in a frame (clickjacking)
@@ -112,6 +117,7 @@ Examples:
       -H 0.0.0.0 -T /etc/canremote/tokens -C cert.pem -K key.pem
   deno run -A jsr:@canremote/server -i virtual -c 0 -c 1 -p 54701
   deno run -A jsr:@canremote/server -i remote -c ws://gateway:54701/ -H 0.0.0.0 -T tokens
+  deno run -A jsr:@canremote/server -i socketcan -c can0 --dbc vehicle.dbc
 
 Python clients connect with:
   can.Bus("ws://127.0.0.1:${DEFAULT_PORT}/", interface="remote")
@@ -126,6 +132,7 @@ const OPTIONS = {
   cert: { type: "string", short: "C" },
   key: { type: "string", short: "K" },
   demo: { type: "boolean" },
+  dbc: { type: "string", multiple: true },
   verbose: { type: "boolean", short: "v", multiple: true },
   context: { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -295,6 +302,10 @@ export async function main(args: string[]): Promise<number> {
       port: positiveInt("port", parsed.port, 65535) ?? DEFAULT_PORT,
       cert: readFile(parsed.cert),
       key: readFile(parsed.key),
+      dbcFiles: [
+        ...(parsed.demo && iface === "virtual" ? [DEMO_DBC] : []),
+        ...await readDbcFiles(parsed.dbc ?? []),
+      ],
       ...securityOptions(parsed),
     });
   } catch (error) {

@@ -8,6 +8,7 @@
 
 import { type Backend, VirtualBackend } from "./backends/backend.ts";
 import { CanBridge } from "./http/bridge.ts";
+import type { DbcFile } from "./http/dbc_list.ts";
 import { SocketCanBackend } from "./backends/socketcan.ts";
 import type { Limits } from "./limits.ts";
 import { DEFAULT_PORT } from "../core/protocol.ts";
@@ -117,6 +118,12 @@ export interface ServeOptions extends Partial<Limits> {
    * @default {[]}
    */
   trustedProxies?: string[];
+  /**
+   * DBC files the web page offers for decoding signals, served at
+   * `GET /api/dbc`: a name and the file's text each.
+   * @default {[]}
+   */
+  dbcFiles?: DbcFile[];
 }
 
 /** A running server. */

@@ -2,6 +2,11 @@
 // so a new user has something real to watch.
 import type { Bus } from "../../core/bus.ts";
 import { createFrame } from "../../core/frame.ts";
+import type { DbcFile } from "../http/dbc_list.ts";
+import demoDbc from "./demo.dbc" with { type: "text" };
+
+/** The DBC file describing the demo traffic, which `--demo` offers the page. */
+export const DEMO_DBC: DbcFile = { name: "canremote-demo.dbc", text: demoDbc };
 
 interface Signal {
   id: number;

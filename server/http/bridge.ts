@@ -1,6 +1,6 @@
 // The request handler of a canremote server, independent of any socket:
 // tests call fetch() with a Request, server.ts puts it behind Deno.serve. It
-// routes each request (the page's files, /api/channels, WebSocket upgrades)
+// routes each request (the page's files, /api/channels, /api/dbc, WebSocket upgrades)
 // and ties together what decides them: serve_asset.ts, channel_list.ts,
 // upgrade_gate.ts, admission.ts, and access_attempt.ts for the failed-attempt
 // limit. A session (../session/session.ts) takes every accepted upgrade.
@@ -17,6 +17,7 @@ import { type BridgeOptions, limitsWithDefaults, trustedProxySet } from "./bridg
 import { AccessAttempt, peerAddress } from "../access/access_attempt.ts";
 import { Admission } from "./admission.ts";
 import { channelList } from "./channel_list.ts";
+import { type DbcFile, dbcList } from "./dbc_list.ts";
 import { plainText } from "./plain_text.ts";
 import { framingHeaders, serveAsset } from "./serve_asset.ts";
 import { UpgradeGate, type UpgradeTicket } from "./upgrade_gate.ts";
@@ -30,6 +31,8 @@ export class CanBridge {
   readonly maxClients: number;
   readonly maxPending: number;
   readonly allowOrigins: readonly string[];
+  /** DBC files offered at `/api/dbc`. */
+  readonly dbcFiles: readonly DbcFile[];
   /** Every connection with a session: pending, admitted, and those being closed. */
   readonly sessions: Set<Session> = new Set();
   /** Failed access attempts per remote address. */
@@ -55,8 +58,10 @@ export class CanBridge {
       allowOrigins,
       hostname,
       trustedProxies,
+      dbcFiles,
       ...limits
     } = options;
+    this.dbcFiles = Object.freeze([...(dbcFiles ?? [])]);
     this.backend = backend;
     this.maxClients = maxClients ?? 256;
     this.maxPending = maxPending ?? 128;
@@ -103,7 +108,7 @@ export class CanBridge {
   fetch = (request: Request, info?: Deno.ServeHandlerInfo): Response => {
     const url = new URL(request.url);
     const upgrade = isWebSocketUpgrade(request);
-    if (!upgrade && url.pathname !== "/api/channels") {
+    if (!upgrade && url.pathname !== "/api/channels" && url.pathname !== "/api/dbc") {
       return serveAsset(request, url, this.#framing);
     }
     if (!upgrade && request.method !== "GET" && request.method !== "HEAD") {
@@ -114,6 +119,9 @@ export class CanBridge {
     const attempt = new AccessAttempt(client, this.authFailures, this.#log);
     const blocked = attempt.blocked();
     if (blocked) return blocked;
+    if (!upgrade && url.pathname === "/api/dbc") {
+      return dbcList(request, this.dbcFiles, this.#tokens, attempt);
+    }
     if (!upgrade) {
       return channelList(request, {
         backend: this.backend,

@@ -3,6 +3,7 @@
 import type { Backend } from "../backends/backend.ts";
 import { DEFAULT_LIMITS, type Limits } from "../limits.ts";
 import type { TokenTable } from "../access/auth.ts";
+import type { DbcFile } from "./dbc_list.ts";
 import { isIp, normalizeIp } from "../access/client_address.ts";
 
 /**
@@ -77,6 +78,12 @@ export interface BridgeOptions extends Partial<Limits> {
    * @default {[]}
    */
   trustedProxies?: readonly string[];
+  /**
+   * DBC files the web page loads from `GET /api/dbc` to decode signals
+   * (behind a token when the server has tokens).
+   * @default {[]}
+   */
+  dbcFiles?: readonly DbcFile[];
 }
 
 /**

@@ -45,25 +45,8 @@ export function channelList(
   attempt: Pick<AccessAttempt, "failed">,
 ): Response {
   const { backend, tokens, bitrate } = context;
-  let grant: Grant | undefined;
-  if (tokens) {
-    const header = request.headers.get("authorization");
-    const token = header === null ? undefined : /^Bearer +(\S+) *$/i.exec(header)?.[1];
-    grant = token === undefined ? undefined : tokens.lookup(token);
-    if (!grant) {
-      // A missing token guesses nothing (the page asks without one first).
-      if (token !== undefined) attempt.failed("wrong token (GET /api/channels)");
-      return Response.json({ tokenRequired: true }, {
-        status: 401,
-        headers: {
-          "cache-control": "no-store",
-          "www-authenticate": token === undefined
-            ? 'Bearer realm="canremote"'
-            : 'Bearer realm="canremote", error="invalid_token"',
-        },
-      });
-    }
-  }
+  const grant = bearerGrant(request, tokens, attempt, "GET /api/channels");
+  if (grant instanceof Response) return grant;
   const channels = backend.channels.flatMap((name, i) =>
     grant && !allowsChannel(grant, name) ? [] : [{
       name,
@@ -80,4 +63,45 @@ export function channelList(
     },
     { headers: { "cache-control": "no-store" } },
   );
+}
+
+/**
+ * The grant of a request's `Authorization: Bearer` token when the server has
+ * tokens: `undefined` without tokens, a 401 `{"tokenRequired": true}`
+ * response for a missing or wrong token. A wrong token counts as a failed
+ * attempt; a missing one does not (the page asks without one first).
+ *
+ * @param request The request.
+ * @param tokens The tokens in force, or `null`.
+ * @param attempt Where a wrong token is counted.
+ * @param what The request, for the log: `GET /api/channels`.
+ * @returns The grant, `undefined`, or the 401 to answer with.
+ * @example
+ * ```ts
+ * import { bearerGrant } from "./channel_list.ts";
+ * const answer = bearerGrant(new Request("http://localhost/"), null, { failed() {} }, "GET /");
+ * if (answer !== undefined) throw new Error();
+ * ```
+ */
+export function bearerGrant(
+  request: Request,
+  tokens: TokenTable | null,
+  attempt: Pick<AccessAttempt, "failed">,
+  what: string,
+): Grant | Response | undefined {
+  if (!tokens) return undefined;
+  const header = request.headers.get("authorization");
+  const token = header === null ? undefined : /^Bearer +(\S+) *$/i.exec(header)?.[1];
+  const grant = token === undefined ? undefined : tokens.lookup(token);
+  if (grant) return grant;
+  if (token !== undefined) attempt.failed(`wrong token (${what})`);
+  return Response.json({ tokenRequired: true }, {
+    status: 401,
+    headers: {
+      "cache-control": "no-store",
+      "www-authenticate": token === undefined
+        ? 'Bearer realm="canremote"'
+        : 'Bearer realm="canremote", error="invalid_token"',
+    },
+  });
 }

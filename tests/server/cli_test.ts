@@ -135,3 +135,37 @@ Deno.test("server CLI: a ~/.canrc relaying this very server is refused with a cl
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("server CLI: --demo and --dbc offer DBC files at /api/dbc; a bad one stops the start", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/mine.dbc`, 'BO_ 1 M: 1 X\n SG_ S : 0|8@1+ (1,0) [0|0] "" X\n');
+    const server = await start(["--demo", "--dbc", `${dir}/mine.dbc`]);
+    try {
+      const page = server.url.replace(/^ws/, "http");
+      const body = await (await fetch(new URL("/api/dbc", page))).json();
+      assertEquals(body.files.map((f: { name: string }) => f.name), [
+        "canremote-demo.dbc",
+        "mine.dbc",
+      ]);
+      assert(body.files[0].text.includes("BO_ 2364539904 EEC1: 8 Engine"));
+    } finally {
+      server.child.kill("SIGTERM");
+      await server.child.status;
+      await server.output();
+      await server.stderr;
+    }
+    await Deno.writeTextFile(`${dir}/bad.dbc`, "BO_ 1 M: 8 X\nBO_ oops\n");
+    const result = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", SERVER, "-p", "0", "--dbc", `${dir}/bad.dbc`],
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const text = new TextDecoder().decode(result.stdout) + new TextDecoder().decode(result.stderr);
+    assertEquals(result.code, 1, text);
+    assert(text.includes("bad.dbc: DBC line 2, column 5"), text);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
