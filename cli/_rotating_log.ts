@@ -22,6 +22,8 @@ export interface RotatingLogOptions {
   append?: boolean;
   /** Channel name written for frames that carry none (`.log`, `.asc`). */
   channel?: string;
+  /** Writes the file instead of the extension's frame format (`logger --dbc`'s signal rows). */
+  writer?: (sink: WritableStream<Uint8Array>) => LogWriter;
 }
 
 const pad = (n: number, width = 2) => String(n).padStart(width, "0");
@@ -115,6 +117,7 @@ export class RotatingLog {
   readonly rotated: string[] = [];
   #maxBytes: number;
   #channel: string | undefined;
+  #createWriter: RotatingLogOptions["writer"];
   #writer!: LogWriter;
   #buffer!: CountingBuffer;
   #bytes = 0;
@@ -125,6 +128,7 @@ export class RotatingLog {
     this.path = path;
     this.#maxBytes = options.maxBytes ?? 0;
     this.#channel = options.channel;
+    this.#createWriter = options.writer;
   }
 
   /**
@@ -162,7 +166,8 @@ export class RotatingLog {
     let sink = this.#buffer.stream;
     // python-can's CSVWriter writes the header only into an empty file.
     if (format === "csv" && this.#bytes > 0) sink = withoutFirstLine(sink);
-    this.#writer = createLogWriter(format, sink, { channel: this.#channel });
+    this.#writer = this.#createWriter?.(sink) ??
+      createLogWriter(format, sink, { channel: this.#channel });
   }
 
   #serial<T>(op: () => Promise<T>): Promise<T> {

@@ -46,6 +46,7 @@ import {
   type ToolIo,
   UsageError,
 } from "./_common.ts";
+import { DBC_USAGE, formatSignals, loadDbcFiles } from "./_dbc.ts";
 
 export type { ToolIo } from "./_common.ts";
 export type { Environment } from "../config/canrc.ts";
@@ -64,6 +65,9 @@ Options:
   -T MS                   stop when no frame came for MS milliseconds
       --filter ID:MASK... show only matching frames (hex); several after one
                           --filter (python-can's way) or --filter repeated
+${DBC_USAGE}:
+                          each frame it knows gets a line of signals after its own
+                          (-L lines stay as they are, for canplayer)
 ${BUS_USAGE}
   -h, --help              this text
 
@@ -71,7 +75,8 @@ Examples:
   deno task dump -i remote -c ws://127.0.0.1:54701/
   deno run -A jsr:@canremote/server/dump -i remote -c ws://pi:54701/ -L > trace.log
   deno task dump -i socketcan -c vcan0 -t d --filter 7E8:7F8
-  deno task dump -n 10                    # interface and channel from ~/.canrc`;
+  deno task dump -n 10                    # interface and channel from ~/.canrc
+  deno task dump -i remote -c ws://pi:54701/ --dbc vehicle.dbc`;
 
 const OPTIONS = {
   ...BUS_OPTIONS,
@@ -81,6 +86,7 @@ const OPTIONS = {
   count: { type: "string", short: "n" },
   timeout: { type: "string", short: "T" },
   filter: { type: "string", multiple: true },
+  dbc: { type: "string", multiple: true },
 } as const;
 
 const hex = (n: number, width: number) => n.toString(16).toUpperCase().padStart(width, "0");
@@ -199,6 +205,7 @@ export function main(args: string[], io: ToolIo = {}): Promise<number> {
       const limit = integerFlag("count", values.count);
       const idleMs = integerFlag("timeout", values.timeout);
       const canFilters = parseFilters(values.filter);
+      const dbc = values.log ? undefined : await loadDbcFiles(values.dbc);
       using stop = stopSignal(io);
       await using bus = await openBus(values, extra, io, { canFilters, signal: stop });
       const stamper = mode ? new Stamper(mode) : undefined;
@@ -228,9 +235,10 @@ export function main(args: string[], io: ToolIo = {}): Promise<number> {
           // As candump: once an extended id was seen, standard ids are indented.
           if (frame.isExtendedId && !frame.isErrorFrame) view.indent = true;
           const prefix = stamper ? " " + stamper.format(frame.timestamp) : " ";
-          await out.write(
-            `${prefix} ${frameChannel(frame, busChannel)}  ${longFrame(frame, view)}\n`,
-          );
+          let text = `${prefix} ${frameChannel(frame, busChannel)}  ${longFrame(frame, view)}\n`;
+          const decoded = dbc?.decode(frame);
+          if (decoded) text += `      ${formatSignals(decoded)}\n`;
+          await out.write(text);
         }
       }
       return 0;

@@ -56,6 +56,9 @@ import {
 import { RotatingLog } from "./_rotating_log.ts";
 import { channelName } from "../core/_channel_name.ts";
 import { logFormatOf } from "../formats/log_file.ts";
+import { DBC_USAGE, loadDbcFiles } from "./_dbc.ts";
+import { SignalsCsvWriter } from "../formats/signals_csv.ts";
+import type { LogWriter } from "../formats/types.ts";
 
 export type { ToolIo } from "./_common.ts";
 export type { Environment } from "../config/canrc.ts";
@@ -71,6 +74,9 @@ with every received frame in it. The format follows the extension:
   .csv    python-can's CSV columns
   .jsonl  one JSON object per frame
 and .gz after any of them compresses the file (trace.asc.gz).
+With --dbc the logger writes decoded signals instead, one CSV row per signal
+value (timestamp,message,signal,value,unit,label), to a .csv or .csv.gz FILE
+or to stdout; frames the DBC files do not know write no row.
 
 Options:
   -f, --file_name FILE    the file; without it, candump -L lines go to stdout
@@ -83,6 +89,7 @@ Options:
       --reconnect         remote: when the connection drops (a server restart),
                           connect again with growing pauses (up to 5 s), forever,
                           recording into the same file; without it the logger ends
+${DBC_USAGE}
       --status            print the status line even when stderr is not a terminal
   -q, --quiet             no status line and no messages
   -v                      accepted for python-can's command lines (its log level);
@@ -102,7 +109,8 @@ Examples:
   deno task logger -i socketcan -c vcan0 -f trace.csv --filter 100:7F0 18FEF100:1FFFFFFF
   deno task logger -f big.asc -s 10M          # interface and channel from ~/.canrc
   deno task logger -i remote -c ws://pi:54701/ | grep 123#
-  deno task logger -i remote -c ws://pi:54701/ -f week.log.gz -s 100M --reconnect`;
+  deno task logger -i remote -c ws://pi:54701/ -f week.log.gz -s 100M --reconnect
+  deno task logger -i remote -c ws://pi:54701/ --dbc vehicle.dbc -f signals.csv`;
 
 const OPTIONS = {
   ...BUS_OPTIONS,
@@ -118,6 +126,7 @@ const OPTIONS = {
   verbose: { type: "boolean", short: "v" },
   active: { type: "boolean" },
   passive: { type: "boolean" },
+  dbc: { type: "string", multiple: true },
 } as const;
 
 const TICK_MS = 200;
@@ -168,6 +177,13 @@ export function main(args: string[], io: ToolIo = {}): Promise<number> {
     if (values.active && values.passive) {
       throw new UsageError("--active and --passive exclude each other");
     }
+    const dbc = await loadDbcFiles(values.dbc);
+    if (dbc && fileName && logFormatOf(fileName).format !== "csv") {
+      throw new UsageError(`--dbc writes signal rows as CSV: name a .csv file, not "${fileName}"`);
+    }
+    const signalRows = dbc
+      ? (sink: WritableStream<Uint8Array>) => new SignalsCsvWriter(sink, (f) => dbc.decode(f))
+      : undefined;
     using stop = stopSignal(io);
     const bus = await openBus(values, extra, io, {
       canFilters,
@@ -183,8 +199,13 @@ export function main(args: string[], io: ToolIo = {}): Promise<number> {
       // The server's name of the channel, as its page and messages use it.
       const channel = channelName(bus);
       log = fileName
-        ? await RotatingLog.open(fileName, { maxBytes, append: values.append, channel })
-        : new StdoutLog(io.stdout ?? Deno.stdout.writable, channel);
+        ? await RotatingLog.open(fileName, {
+          maxBytes,
+          append: values.append,
+          channel,
+          writer: signalRows,
+        })
+        : new StdoutLog(io.stdout ?? Deno.stdout.writable, channel, signalRows);
     } catch (error) {
       await bus.close();
       throw error;
@@ -205,7 +226,7 @@ export function main(args: string[], io: ToolIo = {}): Promise<number> {
     }
     const status = values.quiet ? "off" : terminal ? "tty" : values.status ? "lines" : "off";
     // python-can's CSV has no FD column: an FD frame reads back as a classic one.
-    const csv = fileName !== undefined && logFormatOf(fileName).format === "csv";
+    const csv = !dbc && fileName !== undefined && logFormatOf(fileName).format === "csv";
     const warnFd = csv
       ? () =>
         say(
@@ -317,11 +338,16 @@ async function record(
   return 0;
 }
 
-/** candump -L lines on stdout, for a logger without a file. */
+/** candump -L lines (or --dbc's signal rows) on stdout, for a logger without a file. */
 class StdoutLog {
-  #writer;
-  constructor(stream: WritableStream<Uint8Array>, channel: string | undefined) {
-    this.#writer = createLogWriter("log", unclosable(stream), { channel });
+  #writer: LogWriter;
+  constructor(
+    stream: WritableStream<Uint8Array>,
+    channel: string | undefined,
+    writer?: (sink: WritableStream<Uint8Array>) => LogWriter,
+  ) {
+    const sink = unclosable(stream);
+    this.#writer = writer?.(sink) ?? createLogWriter("log", sink, { channel });
   }
   write(frame: CanFrame): Promise<void> {
     const { isRx: _, ...plain } = frame;

@@ -27,6 +27,7 @@ import type { PeriodicTask } from "../core/bus.ts";
 import { RemoteBus } from "../client.ts";
 import { parseCansend, stringifyCansend } from "../core/candump.ts";
 import type { CanFrame } from "../core/frame.ts";
+import type { DbcCollection } from "../core/dbc/collection.ts";
 import {
   BUS_OPTIONS,
   BUS_USAGE,
@@ -42,6 +43,7 @@ import {
   UsageError,
 } from "./_common.ts";
 import { Refusals } from "./_refusals.ts";
+import { DBC_USAGE, loadDbcFiles, parseSignalValues } from "./_dbc.ts";
 
 export type { ToolIo } from "./_common.ts";
 export type { Environment } from "../config/canrc.ts";
@@ -52,6 +54,7 @@ const SETTLE_SECONDS = 0.3;
 
 /** The send tool's help text. */
 export const USAGE: string = `Usage: send [options] FRAME...
+       send --dbc FILE [options] MESSAGE [SIGNAL=VALUE...]
 
 Sends each FRAME, in order, in cansend syntax:
   123#DEADBEEF          standard id 123, 4 data bytes
@@ -60,12 +63,17 @@ Sends each FRAME, in order, in cansend syntax:
   123##1AABBCCDD        CAN FD: ## then a flags digit (1 = bit rate switch, 2 = ESI)
   20000080#0000000000000000   error frame (CAN_ERR_FLAG set in the id)
 
+With --dbc, the frame is MESSAGE of the DBC file built from signal values:
+physical numbers (EngineSpeed=1500) or value-table labels (Gear=Third);
+signals left out take their GenSigStartValue, or 0.
+
 Options:
       --periodic MS       send the frames every MS milliseconds until Ctrl-C
                           (one periodic task per frame; their ids must differ)
       --duration SECONDS  with --periodic: stop after SECONDS
   -v, --verbose           print each frame once the bus took it (a server: after the
                           last frame, or 0.3 s after starting --periodic tasks)
+${DBC_USAGE}
 ${BUS_USAGE}
   -h, --help              this text
 
@@ -77,13 +85,16 @@ Examples:
   deno task send -i remote -c ws://127.0.0.1:54701/ 123#DEADBEEF
   deno run -A jsr:@canremote/server/send -i socketcan -c vcan0 123#11 124#22 1F334455#R
   deno task send -i remote -c ws://pi:54701/ --periodic 100 100#0102030405060708
-  deno task send --periodic 10 --duration 5 7DF#0201000000000000   # bus from ~/.canrc`;
+  deno task send --periodic 10 --duration 5 7DF#0201000000000000   # bus from ~/.canrc
+  deno task send -i remote -c ws://pi:54701/ --dbc truck.dbc EEC1 EngineSpeed=1500
+  deno task send --dbc car.dbc --periodic 50 Transmission Gear=Third BrakePressed=1`;
 
 const OPTIONS = {
   ...BUS_OPTIONS,
   periodic: { type: "string" },
   duration: { type: "string" },
   verbose: { type: "boolean", short: "v" },
+  dbc: { type: "string", multiple: true },
 } as const;
 
 /**
@@ -108,10 +119,15 @@ export function main(args: string[], io: ToolIo = {}): Promise<number> {
   return runTool("send", io, async (stderr) => {
     const { values, positionals, extra } = parse(args, OPTIONS, true);
     if (values.help) return await printUsage(USAGE, io);
+    const dbc = await loadDbcFiles(values.dbc);
     if (positionals.length === 0) {
-      throw new UsageError("give at least one frame, such as 123#DEADBEEF");
+      throw new UsageError(
+        dbc
+          ? "give a message, such as EEC1 EngineSpeed=1500"
+          : "give at least one frame, such as 123#DEADBEEF",
+      );
     }
-    const frames: CanFrame[] = positionals.map((text) => {
+    const frames: CanFrame[] = dbc ? [signalFrame(dbc, positionals)] : positionals.map((text) => {
       try {
         return parseCansend(text);
       } catch (error) {
@@ -170,6 +186,19 @@ export function main(args: string[], io: ToolIo = {}): Promise<number> {
       out?.release();
     }
   });
+}
+
+// MESSAGE SIGNAL=VALUE... encoded with the DBC files; a bad value is a usage error.
+function signalFrame(dbc: DbcCollection, [message, ...assignments]: string[]): CanFrame {
+  const values = parseSignalValues(assignments);
+  try {
+    return dbc.encode(message, values);
+  } catch (error) {
+    if (error instanceof RangeError || error instanceof TypeError) {
+      throw new UsageError(error.message);
+    }
+    throw error;
+  }
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -152,3 +152,62 @@ Deno.test("dump takes several filters after one --filter, as python-can's tools 
   const ids = out.text().trimEnd().split("\n").map((line) => parseCandump(line).arbitrationId);
   assertEquals(ids, [0x7ff, 0x1f334455]);
 });
+
+const DEMO_DBC = new URL("../../server/backends/demo.dbc", import.meta.url).pathname;
+const SIGNAL_FRAMES: CanFrame[] = [
+  createFrame({ arbitrationId: 0x0cf00400, data: [0xf0, 0x7d, 0x7d, 0x00, 0x19, 0, 0xf0, 0x7d] }),
+  createFrame({ arbitrationId: 0x3e8, isExtendedId: false, data: [3, 0x81] }),
+  createFrame({ arbitrationId: 0x3e9, isExtendedId: false, data: [3, 0x81] }),
+];
+
+async function dumpSignals(args: string[]): Promise<string> {
+  await using test = await startServer();
+  const out = capture();
+  const err = capture();
+  const done = main(["-i", "remote", "-c", test.url, "-n", "3", ...args], {
+    stdout: out.stream,
+    stderr: err.stream,
+    env: {},
+    configPath: [],
+  });
+  await test.clients(1);
+  await using peer = test.peer();
+  for (const frame of SIGNAL_FRAMES) await peer.send(frame);
+  assertEquals(await done, 0, err.text());
+  return out.text();
+}
+
+Deno.test("dump --dbc writes each known frame's signals after its candump line", async () => {
+  assertEquals((await dumpSignals(["--dbc", DEMO_DBC])).split("\n"), [
+    "  0  0CF00400   [8]  F0 7D 7D 00 19 00 F0 7D",
+    "      EEC1(EngineTorqueMode: 0, DriversDemandTorque: 0 %, ActualEngineTorque: 0 %, " +
+    "EngineSpeed: 800 rpm, ControllingDeviceAddress: 0, EngineStarterMode: 0, EngineDemandTorque: 0 %)",
+    "  0       3E8   [2]  03 81",
+    "      Transmission(Gear: 'Third', EngineRunning: 'On', BrakePressed: 'Pressed')",
+    "  0       3E9   [2]  03 81",
+    "",
+  ]);
+});
+
+Deno.test("dump --dbc leaves -L lines as they are", async () => {
+  const lines = (await dumpSignals(["--dbc", DEMO_DBC, "-L"])).trimEnd().split("\n");
+  assertEquals(lines.map((line) => parseCandump(line).arbitrationId), [0x0cf00400, 0x3e8, 0x3e9]);
+});
+
+Deno.test("dump --dbc refuses a malformed DBC file with its line and column, before connecting", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".dbc" });
+  try {
+    await Deno.writeTextFile(path, "BO_ 1 M: 8 X\nBO_ oops\n");
+    const err = capture();
+    const code = await main(["-i", "remote", "-c", "ws://127.0.0.1:1/", "--dbc", path], {
+      stdout: capture().stream,
+      stderr: err.stream,
+      env: {},
+      configPath: [],
+    });
+    assertEquals(code, 2);
+    assert(err.text().includes(`${path}: DBC line 2, column 5`), err.text());
+  } finally {
+    await Deno.remove(path);
+  }
+});

@@ -504,3 +504,66 @@ Deno.test("a CAN FD frame written to .csv gets one warning; classic frames none"
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+const DEMO_DBC = new URL("../../server/backends/demo.dbc", import.meta.url).pathname;
+
+Deno.test("logger --dbc writes one CSV row per signal value, to a file or stdout", async () => {
+  await using test = await startServer();
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/signals.csv`;
+    const toFile = runLogger(["-i", "remote", "-c", test.url, "--dbc", DEMO_DBC, "-f", path]);
+    const toStdout = runLogger(["-i", "remote", "-c", test.url, "--dbc", DEMO_DBC]);
+    await test.clients(2);
+    await using peer = test.peer();
+    await peer.send(
+      createFrame({ timestamp: 0, arbitrationId: 0x3e8, isExtendedId: false, data: [3, 0x81] }),
+    );
+    await peer.send(createFrame({ arbitrationId: 0x3e9, isExtendedId: false, data: [1] }));
+    await peer.send(
+      createFrame({ arbitrationId: 0x18fef100, data: [0xff, 0, 0x32, 0x1f, 0, 0, 0, 0xff] }),
+    );
+    await stopAll([toFile, toStdout], 3);
+    for (const text of [await Deno.readTextFile(path), toStdout.out.text()]) {
+      const rows = text.trimEnd().split("\n").map((line) => line.split(","));
+      assertEquals(rows[0], ["timestamp", "message", "signal", "value", "unit", "label"]);
+      assertEquals(rows.slice(1).map((r) => r.slice(1)), [
+        ["Transmission", "Gear", "3", "", "Third"],
+        ["Transmission", "EngineRunning", "1", "", "On"],
+        ["Transmission", "BrakePressed", "1", "", "Pressed"],
+        ["CCVS", "ParkingBrakeSwitch", "3", "", "NotAvailable"],
+        ["CCVS", "WheelBasedVehicleSpeed", "50", "km/h", ""],
+        ["CCVS", "CruiseControlActive", "3", "", "NotAvailable"],
+        ["CCVS", "CruiseControlEnableSwitch", "3", "", "NotAvailable"],
+        ["CCVS", "BrakeSwitch", "1", "", "Pressed"],
+        ["CCVS", "ClutchSwitch", "0", "", "Released"],
+      ]);
+      assert(rows.slice(1).every((r) => Number(r[0]) > 1e9), "receive timestamps");
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("logger --dbc needs a .csv file", async () => {
+  const err = capture();
+  const code = await main([
+    "-i",
+    "remote",
+    "-c",
+    "ws://127.0.0.1:1/",
+    "--dbc",
+    DEMO_DBC,
+    "-f",
+    "x.log",
+  ], {
+    stderr: err.stream,
+    env: {},
+    configPath: [],
+  });
+  assertEquals(code, 2);
+  assert(
+    err.text().includes('--dbc writes signal rows as CSV: name a .csv file, not "x.log"'),
+    err.text(),
+  );
+});

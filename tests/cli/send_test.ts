@@ -231,3 +231,41 @@ Deno.test("the server's printed web page address works as -c; another scheme is 
   assertEquals(code, 1);
   assert(text.includes("use ws://, wss://, http:// or https://"), text);
 });
+
+const DEMO_DBC = new URL("../../server/backends/demo.dbc", import.meta.url).pathname;
+
+Deno.test("send --dbc builds the frame from signal values and labels", async () => {
+  await using test = await startServer();
+  await using peer = test.peer();
+  const [code, err] = await send(test.url, [
+    "--dbc",
+    DEMO_DBC,
+    "EEC1",
+    "EngineSpeed=1500",
+    "ActualEngineTorque=-10",
+  ]);
+  assertEquals(code, 0, err);
+  const eec1 = await peer.receive({ signal: AbortSignal.timeout(2000) });
+  assertEquals([eec1.arbitrationId, eec1.isExtendedId], [0x0cf00400, true]);
+  assertEquals([...eec1.data], [0, 0, 115, 0xe0, 0x2e, 0, 0, 0]);
+  const [code2] = await send(test.url, ["--dbc", DEMO_DBC, "Transmission", "Gear=Reverse"]);
+  assertEquals(code2, 0);
+  const gear = await peer.receive({ signal: AbortSignal.timeout(2000) });
+  assertEquals([gear.arbitrationId, [...gear.data]], [0x3e8, [7, 0]]);
+});
+
+Deno.test("send --dbc refuses out-of-range values, unknown labels, signals and messages", async () => {
+  await using test = await startServer();
+  const cases: [string[], string][] = [
+    [["EEC1", "EngineSpeed=9000"], 'Signal "EngineSpeed" of "EEC1" must be within 0-8031.875 rpm'],
+    [["Transmission", "Gear=Eleventh"], 'has no value "Eleventh"'],
+    [["EEC1", "Speed=1"], 'Message "EEC1" has no signal "Speed"'],
+    [["EEC9"], 'No message named "EEC9"'],
+    [["EEC1", "EngineSpeed"], 'expected SIGNAL=VALUE, got "EngineSpeed"'],
+  ];
+  for (const [args, message] of cases) {
+    const [code, err] = await send(test.url, ["--dbc", DEMO_DBC, ...args]);
+    assertEquals(code, 2, err);
+    assert(err.includes(message), err);
+  }
+});
