@@ -78,8 +78,16 @@ export function presentSignals(
   message: DbcMessage,
   data: Uint8Array,
 ): [DbcSignal, number | bigint][] {
+  const present: [DbcSignal, number | bigint][] = [];
+  const byName = signalsByName(message);
+  if (!byName) {
+    // No multiplexing (most messages): every signal that fits.
+    for (const signal of message.signals) {
+      if (bytesNeeded(signal) <= data.length) present.push([signal, readRaw(signal, data)]);
+    }
+    return present;
+  }
   const raws = new Map<string, number | bigint | null>();
-  const byName = new Map(message.signals.map((s) => [s.name, s]));
   const resolve = (signal: DbcSignal): number | bigint | null => {
     const known = raws.get(signal.name);
     if (known !== undefined) return known;
@@ -95,12 +103,63 @@ export function presentSignals(
     raws.set(signal.name, raw);
     return raw;
   };
-  const present: [DbcSignal, number | bigint][] = [];
   for (const signal of message.signals) {
     const raw = resolve(signal);
     if (raw !== null) present.push([signal, raw]);
   }
   return present;
+}
+
+const muxIndex = new WeakMap<DbcMessage, Map<string, DbcSignal> | null>();
+
+// A multiplexed message's signals by name, built once; null for a message without multiplexing.
+function signalsByName(message: DbcMessage): Map<string, DbcSignal> | null {
+  let index = muxIndex.get(message);
+  if (index === undefined) {
+    index = message.signals.some((s) => s.multiplexing)
+      ? new Map(message.signals.map((s) => [s.name, s]))
+      : null;
+    muxIndex.set(message, index);
+  }
+  return index;
+}
+
+/**
+ * One signal's physical value in a payload, for a plot that follows a few
+ * signals of many frames without decoding the rest.
+ *
+ * @param message The signal's message.
+ * @param signal The signal.
+ * @param data Payload.
+ * @returns The physical value, or `undefined` when the signal is not in this
+ *   payload (too short, or its multiplexor selects another signal).
+ * @example
+ * ```ts
+ * import { parseDbc } from "./parse.ts";
+ * import { signalValue } from "./codec.ts";
+ * const db = parseDbc('BO_ 1 M: 2 X\n SG_ S : 8|8@1+ (0.5,0) [0|0] "" X\n');
+ * const [message] = db.messages;
+ * if (signalValue(message, message.signals[0], Uint8Array.of(0, 9)) !== 4.5) throw new Error();
+ * if (signalValue(message, message.signals[0], Uint8Array.of(0)) !== undefined) throw new Error();
+ * ```
+ */
+export function signalValue(
+  message: DbcMessage,
+  signal: DbcSignal,
+  data: Uint8Array,
+): number | undefined {
+  if (bytesNeeded(signal) > data.length) return undefined;
+  if (signal.multiplexing) {
+    const present = presentSignals(message, data).find(([s]) => s === signal);
+    return present ? physical(signal, present[1]) : undefined;
+  }
+  return physical(signal, readRaw(signal, data));
+}
+
+function physical(signal: DbcSignal, raw: number | bigint): number {
+  return signal.valueType === "integer"
+    ? scalerOf(signal).toPhysical(raw)
+    : Number(raw) * signal.factor + signal.offset;
 }
 
 function selects(ranges: readonly (readonly [number, number])[], raw: number | bigint): boolean {
@@ -131,9 +190,7 @@ export function decodeSignals(
   const signals: Record<string, DecodedSignal> = {};
   for (const [signal, raw] of presentSignals(message, data)) {
     const decoded: DecodedSignal = {
-      value: signal.valueType === "integer"
-        ? scalerOf(signal).toPhysical(raw)
-        : Number(raw) * signal.factor + signal.offset,
+      value: physical(signal, raw),
       raw,
       unit: signal.unit,
     };

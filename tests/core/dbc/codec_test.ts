@@ -1,5 +1,10 @@
 import fc from "fast-check";
-import { decodeSignals, encodeSignals, presentSignals } from "../../../core/dbc/codec.ts";
+import {
+  decodeSignals,
+  encodeSignals,
+  presentSignals,
+  signalValue,
+} from "../../../core/dbc/codec.ts";
 import { parseDbc } from "../../../core/dbc/parse.ts";
 import { scalerOf } from "../../../core/dbc/scale.ts";
 import type { DbcMessage, DbcSignal } from "../../../core/dbc/types.ts";
@@ -172,6 +177,19 @@ Deno.test("decodeSignals never throws on any payload length", () => {
     fc.property(fc.constantFrom(...ALL), fc.uint8Array({ maxLength: 64 }), ([, message], data) => {
       const decoded = decodeSignals(message, data);
       for (const s of Object.values(decoded)) assert(typeof s.value === "number");
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+Deno.test("signalValue gives what decodeSignals gives, signal by signal (all of ../shared/dbc)", () => {
+  fc.assert(
+    fc.property(fc.constantFrom(...ALL), fc.uint8Array({ maxLength: 64 }), ([, message], data) => {
+      const decoded = decodeSignals(message, data);
+      for (const signal of message.signals) {
+        const value = signalValue(message, signal, data);
+        assertEquals(value, decoded[signal.name]?.value, `${message.name}.${signal.name}`);
+      }
     }),
     { numRuns: 2000 },
   );
