@@ -3,7 +3,9 @@
 /**
  * The canremote web page: connects back to the server it came from with
  * `RemoteBus`, records the traffic and shows it per ID and as a trace, with
- * filters, transmit, statistics and export.
+ * filters, transmit, statistics and export; with DBC files (picked, dropped
+ * or offered by the server at /api/dbc) it names messages, decodes signals,
+ * plots them live and sends frames built from signal values.
  *
  * Frames are counted into the models as they arrive (bounded structures);
  * the DOM is updated at most once per animation frame and holds only the
@@ -29,6 +31,15 @@ import { drawSparkline, type Sample } from "./sparkline.ts";
 import { TraceStore } from "./trace_store.ts";
 import { TraceView } from "./trace_view.ts";
 import { TransmitPanel } from "./transmit_panel.ts";
+import { DbcCollection } from "../core/dbc/collection.ts";
+import { signalValue } from "../core/dbc/codec.ts";
+import { parseDbc } from "../core/dbc/parse.ts";
+import { decodeDbcText } from "../core/dbc/text.ts";
+import type { DbcMessage, DbcSignal } from "../core/dbc/types.ts";
+import { SignalPlot } from "./signal_plot.ts";
+import { SignalSeries } from "./signal_series.ts";
+import { formatValue, type SignalRef, SignalsPanel } from "./signals_panel.ts";
+import { SignalTransmit } from "./signal_transmit.ts";
 
 /** A channel as `/api/channels` lists it. */
 interface Channel {
@@ -46,12 +57,24 @@ const HISTORY = 120;
 const TICK_MS = 500;
 
 const store = new TraceStore(200_000);
+const dbcs = new DbcCollection();
+/** The newest frame of each DBC message, for the Signals panel. */
+const latestByMessage = new Map<DbcMessage, CanFrame>();
+const series = new SignalSeries();
+/** Plotted signals by key, and by message for the per-frame path. */
+const plotted = new Map<string, SignalRef>();
+let plotByMessage = new Map<DbcMessage, { signal: DbcSignal; index: number }[]>();
+/** The server's demo file: its first load plots two signals, so the demo shows a plot at once. */
+const DEMO_DBC = "canremote-demo.dbc";
+const DEMO_PLOT = ["EEC1.EngineSpeed", "CCVS.WheelBasedVehicleSpeed"];
 const table = new IdTable(4096);
 const stats = {
   received: 0,
   errorFrames: 0,
   sent: 0,
   renders: 0,
+  renderMs: 0,
+  maxRenderMs: 0,
   maxStallMs: 0,
   fps: 0,
   load: 0,
@@ -113,6 +136,11 @@ const ui = {
   spark: byId<HTMLCanvasElement>("spark"),
   notice: byId("notice"),
   pausedBadge: byId("paused"),
+  plot: byId("plot"),
+  plotCount: byId("plot-count"),
+  plotWindow: byId<HTMLSelectElement>("plot-window"),
+  plotLive: byId<HTMLButtonElement>("plot-live"),
+  plotClear: byId<HTMLButtonElement>("plot-clear"),
 };
 
 let renderPending = false;
@@ -129,6 +157,26 @@ const transmit = new TransmitPanel({
   sent: () => {
     stats.sent++;
   },
+});
+const plot = new SignalPlot(ui.plot, series, (live) => {
+  ui.plotLive.setAttribute("aria-pressed", String(live));
+});
+const signalsPanel = new SignalsPanel({
+  dbcs,
+  latest: (message) => latestByMessage.get(message),
+  plotted: (key) => plotted.has(key),
+  setPlotted,
+  removeFile: (name) => {
+    dbcs.delete(name);
+    dbcsChanged();
+  },
+  loadFiles: (files) => void loadFiles(files),
+});
+const signalTransmit = new SignalTransmit({
+  dbcs,
+  send: (frame) => transmit.sendFrame(frame),
+  addPeriodic: (frame, periodMs) => transmit.addPeriodicFrame(frame, periodMs),
+  defaultPeriodMs: () => transmit.periodMs,
 });
 
 function notice(text: string): void {
@@ -158,8 +206,151 @@ function ingest(frame: CanFrame): void {
   }
   store.push(frame);
   table.update(frame, performance.now());
+  if (dbcs.files.length > 0 && !frame.isRemoteFrame && !frame.isErrorFrame) {
+    const message = dbcs.messageFor(frame);
+    if (message) {
+      latestByMessage.set(message, frame);
+      const lines = plotByMessage.get(message);
+      if (lines) {
+        for (const { signal, index } of lines) {
+          const value = signalValue(message, signal, frame.data);
+          if (value !== undefined) series.push(index, frame.timestamp, value);
+        }
+      }
+    }
+  }
   scheduleRender();
 }
+
+// --- signals -----------------------------------------------------------
+
+/** Plots a signal, or stops plotting it. */
+function setPlotted(ref: SignalRef, on: boolean): void {
+  if (on === plotted.has(ref.key)) return;
+  if (on) {
+    plotted.set(ref.key, ref);
+    series.add(ref.key);
+  } else {
+    plotted.delete(ref.key);
+    series.remove(ref.key);
+  }
+  plotChanged();
+}
+
+function plotChanged(): void {
+  plotByMessage = new Map();
+  series.keys.forEach((key, index) => {
+    const ref = plotted.get(key)!;
+    const lines = plotByMessage.get(ref.message) ?? [];
+    lines.push({ signal: ref.signal, index });
+    plotByMessage.set(ref.message, lines);
+  });
+  plot.setLines(series.keys.map((key) => {
+    const ref = plotted.get(key)!;
+    return { key, label: key, unit: ref.signal.unit };
+  }));
+  ui.main.dataset.plot = plotted.size > 0 ? "on" : "off";
+  setText(ui.plotCount, plotted.size ? `${plotted.size} signal${plotted.size > 1 ? "s" : ""}` : "");
+  signalsPanel.refreshValues();
+  scheduleRender();
+}
+
+/** After files were added or removed: plots of signals no file has any more go. */
+function dbcsChanged(): void {
+  for (const [key, ref] of plotted) {
+    if (dbcs.databaseOf(ref.message.name)?.getMessage(ref.message.name) !== ref.message) {
+      plotted.delete(key);
+      series.remove(key);
+    }
+  }
+  latestByMessage.clear();
+  idView.decoder = dbcs.files.length ? idDecoder : undefined;
+  idView.invalidate();
+  signalsPanel.rebuild();
+  signalTransmit.rebuild();
+  plotChanged();
+}
+
+const idDecoder = {
+  messageName: (frame: CanFrame) =>
+    frame.isErrorFrame || frame.isRemoteFrame ? undefined : dbcs.messageFor(frame)?.name,
+  signals: (frame: CanFrame): [string, string][] | undefined => {
+    const decoded = dbcs.decode(frame);
+    if (!decoded) return undefined;
+    return Object.entries(decoded.signals).map(([name, s]) => [
+      name,
+      formatValue(s.value, s.unit, s.label),
+    ]);
+  },
+};
+
+/**
+ * Loads one DBC file's text; a malformed one is reported and loads nothing.
+ *
+ * @returns Whether it loaded.
+ */
+function addDbc(name: string, text: string): boolean {
+  try {
+    const database = parseDbc(text);
+    dbcs.set(name, database);
+    notice(`Loaded ${name}: ${database.messages.length} messages`);
+    return true;
+  } catch (error) {
+    notice(`${name}: ${(error as Error).message}`);
+    return false;
+  }
+}
+
+async function loadFiles(files: Iterable<File>): Promise<void> {
+  for (const file of files) {
+    addDbc(file.name, decodeDbcText(new Uint8Array(await file.arrayBuffer())));
+  }
+  dbcsChanged();
+}
+
+/** Loads the DBC files the server offers (--dbc, --demo) that are not loaded yet. */
+async function loadServerDbc(): Promise<void> {
+  const token = storedToken();
+  const response = await fetch("/api/dbc", {
+    cache: "no-store",
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
+  if (!response.ok) return void await response.body?.cancel();
+  const body = await response.json() as { files?: { name: string; text: string }[] };
+  let added = false;
+  for (const file of body.files ?? []) {
+    if (dbcs.files.some((f) => f.name === file.name)) continue;
+    if (!addDbc(file.name, file.text)) continue;
+    added = true;
+    if (file.name === DEMO_DBC && plotted.size === 0) {
+      dbcsChanged();
+      for (const key of DEMO_PLOT) {
+        const [messageName, signalName] = key.split(".");
+        const message = dbcs.databaseOf(messageName)?.getMessage(messageName);
+        const signal = message?.signals.find((s) => s.name === signalName);
+        if (message && signal) setPlotted({ key, message, signal }, true);
+      }
+    }
+  }
+  if (added) dbcsChanged();
+}
+
+// Files dropped anywhere on the page load as DBC files.
+const hasFiles = (event: DragEvent) => event.dataTransfer?.types.includes("Files") ?? false;
+document.addEventListener("dragover", (event) => {
+  if (!hasFiles(event)) return;
+  event.preventDefault();
+  document.body.classList.add("dropping");
+});
+document.addEventListener("dragleave", (event) => {
+  if (event.relatedTarget === null) document.body.classList.remove("dropping");
+});
+document.addEventListener("drop", (event) => {
+  document.body.classList.remove("dropping");
+  if (!hasFiles(event)) return;
+  event.preventDefault();
+  void loadFiles(event.dataTransfer!.files);
+});
 
 async function pump(target: RemoteBus): Promise<void> {
   while (bus === target) {
@@ -221,6 +412,7 @@ async function loadChannels(): Promise<boolean> {
   if (channel) ui.channel.value = channel.name;
   ui.channelBox.hidden = channels.length < 2;
   showBitrate();
+  loadServerDbc().catch((error) => notice(`Cannot load the server's DBC files: ${error.message}`));
   return true;
 }
 
@@ -372,6 +564,7 @@ function render(): void {
   const now = performance.now();
   idView.render(now);
   traceView.render();
+  if (plotted.size > 0) plot.render();
   setText(ui.idsCount, `${formatCount(idView.rows.length)} of ${formatCount(table.size)} IDs`);
   setText(ui.traceCount, `${formatCount(store.shown)} of ${formatCount(store.size)} frames`);
   ui.follow.setAttribute("aria-pressed", String(traceView.list.follow));
@@ -383,6 +576,9 @@ function render(): void {
   for (const view of [ui.idsView, ui.traceView]) {
     if (view.dataset.placeholder !== placeholder) view.dataset.placeholder = placeholder;
   }
+  const took = performance.now() - now;
+  stats.renderMs += took;
+  stats.maxRenderMs = Math.max(stats.maxRenderMs, took);
 }
 
 function tick(): void {
@@ -411,6 +607,7 @@ function tick(): void {
   setText(ui.sent, formatCount(stats.sent));
   drawSparkline(ui.spark, samples, HISTORY);
   transmit.refresh();
+  signalsPanel.refreshValues();
   scheduleRender(); // ages the changed-byte highlights
 }
 let lastTick = performance.now();
@@ -422,6 +619,8 @@ function dropped(): number {
 function clearAll(): void {
   store.clear();
   table.clear();
+  series.clear();
+  latestByMessage.clear();
   start = NaN;
   stats.received = stats.errorFrames = stats.sent = 0;
   stats.droppedBase = bus?.dropped ?? 0;
@@ -487,6 +686,19 @@ ui.timeMode.addEventListener("change", () => {
 ui.layout.addEventListener("change", () => {
   ui.main.dataset.layout = ui.layout.value;
   scheduleRender();
+});
+ui.plotWindow.addEventListener("change", () => {
+  plot.windowSeconds = Number(ui.plotWindow.value);
+  plot.resume();
+  scheduleRender();
+});
+ui.plotLive.addEventListener("click", () => {
+  if (plot.live) plot.pause();
+  else plot.resume();
+  scheduleRender();
+});
+ui.plotClear.addEventListener("click", () => {
+  for (const ref of [...plotted.values()]) setPlotted(ref, false);
 });
 for (const input of [ui.bitrate, ui.dataBitrate]) {
   input.addEventListener("change", () => [nominalRate, dataRate] = bitrates());
@@ -605,12 +817,47 @@ Object.defineProperty(globalThis, "canremote", {
       get maxStallMs() {
         return stats.maxStallMs;
       },
+      get renderMs() {
+        return stats.renderMs;
+      },
+      get maxRenderMs() {
+        return stats.maxRenderMs;
+      },
+      get plotted() {
+        return plotted.size;
+      },
+      get plotPoints() {
+        return plot.points;
+      },
       get domRows() {
         return traceView.list.domRows + idView.list.domRows;
       },
     }),
     resetStallMeter(): void {
       stats.maxStallMs = 0;
+      stats.renderMs = stats.maxRenderMs = 0;
+    },
+    /** Decodes a frame with the loaded DBC files (for tests). */
+    decode: (frame: CanFrame) => dbcs.decode(frame) ?? null,
+    /** Loads a DBC file's text, as a picked file would. */
+    loadDbc: (name: string, text: string) => {
+      const ok = addDbc(name, text);
+      dbcsChanged();
+      return ok;
+    },
+    get dbcFiles(): string[] {
+      return dbcs.files.map((f) => f.name);
+    },
+    /** Plots `Message.Signal`, or stops plotting it. */
+    plot: (key: string, on = true) => {
+      const ref = [...dbcs.files].map((f) => f.database).flatMap((db) => {
+        const [m, sig] = key.split(".");
+        const message = db.getMessage(m);
+        const signal = message?.signals.find((s) => s.name === sig);
+        return message && signal ? [{ key, message, signal }] : [];
+      })[0];
+      if (!ref) throw new RangeError(`No signal ${key} in the DBC files`);
+      setPlotted(ref, on);
     },
     exportLog,
     exportCsv,

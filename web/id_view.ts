@@ -10,12 +10,14 @@
 import { el, rowWithCells, setFlags, setFrameKind, setText } from "./_dom.ts";
 import { formatId, formatTime, frameFlags, hexByte, type TimeMode } from "./format.ts";
 import type { FramePredicate } from "./frame_filter.ts";
+import type { CanFrame } from "../core/frame.ts";
 import { type IdRow, type IdTable, type SortKey, sortRows } from "./id_table.ts";
 import { ROW_HEIGHT } from "./trace_view.ts";
 import { type ListRow, VirtualList } from "./virtual_list.ts";
 
 interface IdListRow extends ListRow {
   id: HTMLElement;
+  name: HTMLElement;
   flags: HTMLElement;
   dlc: HTMLElement;
   data: HTMLElement;
@@ -23,6 +25,20 @@ interface IdListRow extends ListRow {
   period: HTMLElement;
   count: HTMLElement;
   last: HTMLElement;
+}
+
+/** What the view shows of a frame's DBC message. */
+export interface IdViewDecoder {
+  /** The message name, or `undefined` for an id no DBC file knows. */
+  messageName(frame: CanFrame): string | undefined;
+  /** The frame's signals as `[name, value text]`, or `undefined`. */
+  signals(frame: CanFrame): [string, string][] | undefined;
+}
+
+// A list item: an id's row, or one signal line of an expanded row.
+interface Item {
+  row: IdRow;
+  signal?: [string, string];
 }
 
 /** How long a changed byte stays highlighted, in milliseconds. */
@@ -49,7 +65,12 @@ export class IdView {
   /** Largest first. */
   descending = false;
   readonly list: VirtualList<IdListRow>;
+  /** Keys of the rows shown expanded into their signals. */
+  readonly expanded: Set<string> = new Set();
+  /** Names messages and decodes signals; none until a DBC file is loaded. */
+  decoder: IdViewDecoder | undefined;
   #table: IdTable;
+  #items: Item[] = [];
   #filter: FramePredicate | null = null;
   #rows: IdRow[] = [];
   #sortedAt = -Infinity;
@@ -72,18 +93,31 @@ export class IdView {
         return {
           el: row,
           id: cell("c-id"),
+          name: cell("c-name"),
           flags: cell("c-flags"),
           dlc: cell("c-dlc"),
           data: cell("c-data"),
           bytes: [],
-          period: cell("c-num"),
-          count: cell("c-num"),
+          period: cell("c-num c-period"),
+          count: cell("c-num c-count"),
           last: cell("c-time"),
         };
       },
-      renderRow: (row, i) => this.#renderRow(row, this.#rows[i]),
+      renderRow: (row, i) => {
+        const item = this.#items[i];
+        if (item.signal) this.#renderSignal(row, item.row, item.signal);
+        else this.#renderRow(row, item.row);
+      },
     });
     this.list.follow = false;
+    viewport.addEventListener("click", (event) => {
+      const key = (event.target as HTMLElement).closest<HTMLElement>(".row")?.dataset.key;
+      if (key === undefined) return;
+      const row = this.#rows.find((r) => r.key === key);
+      if (!row || !this.decoder?.messageName(row.frame)) return;
+      if (!this.expanded.delete(key)) this.expanded.add(key);
+      onScroll();
+    });
   }
 
   /** The rows shown, in display order. */
@@ -107,7 +141,11 @@ export class IdView {
 
   #renderRow(row: IdListRow, r: IdRow): void {
     const f = r.frame;
+    row.el.dataset.key = r.key;
     setText(row.id, formatId(f));
+    const name = this.decoder?.messageName(f);
+    setText(row.name, name ? `${this.expanded.has(r.key) ? "\u25be" : "\u25b8"} ${name}` : "");
+    row.name.title = name ? "Show or hide the signals" : "";
     setFlags(row.flags, frameFlags(f));
     setText(row.dlc, String(f.dlc));
     this.#renderBytes(row, r);
@@ -116,6 +154,25 @@ export class IdView {
     const mode = this.timeMode === "absolute" ? "absolute" : "relative";
     setText(row.last, formatTime(f.timestamp, mode, this.start));
     setFrameKind(row.el, "row ids-grid", f);
+  }
+
+  #renderSignal(row: IdListRow, r: IdRow, [name, value]: [string, string]): void {
+    row.el.dataset.key = r.key;
+    setText(row.id, "");
+    setText(row.name, name);
+    row.name.title = name;
+    setFlags(row.flags, []);
+    setText(row.dlc, "");
+    if (row.data.dataset.mode !== "signal") {
+      row.data.dataset.mode = "signal";
+      row.data.replaceChildren();
+      row.bytes.length = 0;
+    }
+    setText(row.data, value);
+    setText(row.period, "");
+    setText(row.count, "");
+    setText(row.last, "");
+    if (row.el.className !== "row ids-grid sig") row.el.className = "row ids-grid sig";
   }
 
   #renderBytes(row: IdListRow, r: IdRow): void {
@@ -132,6 +189,7 @@ export class IdView {
     if (row.data.dataset.mode !== "bytes") {
       row.data.dataset.mode = "bytes";
       row.data.replaceChildren();
+      bytes.length = 0;
     }
     while (bytes.length < data.length) {
       const span = el("span", "b");
@@ -174,7 +232,15 @@ export class IdView {
       this.#sortedAt = now;
       this.#invalid = false;
     }
-    this.list.setCount(this.#rows.length);
+    this.#items = [];
+    for (const row of this.#rows) {
+      this.#items.push({ row });
+      if (this.expanded.size === 0 || !this.expanded.has(row.key)) continue;
+      for (const signal of this.decoder?.signals(row.frame) ?? []) {
+        this.#items.push({ row, signal });
+      }
+    }
+    this.list.setCount(this.#items.length);
     this.list.render();
   }
 }

@@ -78,6 +78,38 @@ export class TransmitPanel {
     return this.#entries.filter((e) => e.task && !e.task.stopped).length;
   }
 
+  /**
+   * Sends a frame built elsewhere (the signal form), showing it in the form.
+   *
+   * @param frame The frame.
+   * @throws {Error} When not connected, or the bus refuses the frame.
+   */
+  async sendFrame(frame: CanFrame): Promise<void> {
+    this.#text.value = stringifyCansend(frame);
+    this.#fromText();
+    await this.#connected().send(frame);
+    this.#host.sent(frame);
+  }
+
+  /**
+   * Adds a frame built elsewhere to the periodic list and starts it.
+   *
+   * @param frame The frame.
+   * @param periodMs Its period in milliseconds.
+   */
+  addPeriodicFrame(frame: CanFrame, periodMs: number): void {
+    const entry = this.#createEntry(stringifyCansend(frame), String(periodMs));
+    this.#entries.push(entry);
+    this.#list.append(entry.row);
+    this.#start(entry);
+    this.refresh();
+  }
+
+  /** The period typed in the form, in milliseconds. */
+  get periodMs(): number {
+    return Number(this.#periodMs.value) || 100;
+  }
+
   #show(error?: unknown): void {
     this.#error.textContent = error === undefined ? "" : message(error);
   }

@@ -318,7 +318,7 @@ Deno.test(
         await page.click("[data-sort=count]");
         assertEquals(await page.getAttribute("[data-sort=count]", "aria-sort"), "descending");
         await eventually(async () => {
-          const counts = (await page.locator("#ids-view .row:not([hidden]) .c-num:nth-of-type(6)")
+          const counts = (await page.locator("#ids-view .row:not([hidden]) .c-count")
             .allTextContents())
             .map(Number);
           assertEquals(counts, [...counts].sort((a, b) => b - a));
