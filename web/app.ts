@@ -212,9 +212,11 @@ function ingest(frame: CanFrame): void {
       latestByMessage.set(message, frame);
       const lines = plotByMessage.get(message);
       if (lines) {
+        // A frame a client sent without a timestamp is plotted when it came.
+        const time = frame.timestamp > 0 ? frame.timestamp : Date.now() / 1000;
         for (const { signal, index } of lines) {
           const value = signalValue(message, signal, frame.data);
-          if (value !== undefined) series.push(index, frame.timestamp, value);
+          if (value !== undefined) series.push(index, time, value);
         }
       }
     }

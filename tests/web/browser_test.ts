@@ -1,53 +1,18 @@
 // The web page in a real browser: Debian's Chromium, headless, driven by
 // playwright-core. The page comes from a real server and talks to it over a
 // real WebSocket; Deno clients on the same server send and receive.
-import { type Browser, chromium, type Download, type Page } from "playwright-core";
+import type { Download } from "playwright-core";
+import { eventually, launch, read, until } from "../_helpers/browser.ts";
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { requires } from "../_helpers/requires.ts";
+
+const OUTPUT = new URL("../output/", import.meta.url);
 import { type CanServer, serve, VirtualBackend } from "../../server.ts";
 import { RemoteBus } from "../../client.ts";
 import { VirtualBus, type VirtualNetwork } from "../../core/virtual_bus.ts";
 import { type CanFrame, createFrame } from "../../core/frame.ts";
 import { parseCandump } from "../../core/candump.ts";
 import { startDemoTraffic } from "../../server/backends/demo.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const OUTPUT = new URL("../output/", import.meta.url);
-
-async function launch(): Promise<Browser> {
-  return await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    // playwright gives every launch a fresh temporary profile (user-data-dir) and removes it.
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
-}
-
-/** Evaluates an expression in the page (the page exposes `canremote` for tests). */
-function read<T>(page: Page, expression: string): Promise<T> {
-  return page.evaluate(expression) as Promise<T>;
-}
-
-/**
- * Waits until an expression in the page is true. Polled from here: the
- * page's Content-Security-Policy forbids the eval that waitForFunction needs.
- */
-async function until(page: Page, expression: string, timeout = 5000): Promise<void> {
-  const deadline = performance.now() + timeout;
-  while (!(await page.evaluate(expression))) {
-    if (performance.now() > deadline) {
-      throw new Error(`Timed out after ${timeout} ms waiting for ${expression}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 async function receiveUntil(
   bus: RemoteBus,
@@ -64,19 +29,6 @@ async function receiveUntil(
 async function downloadText(download: Download): Promise<string> {
   const path = await download.path();
   return await Deno.readTextFile(path);
-}
-
-/** Retries `check` until it passes or `ms` run out, then throws its last error. */
-async function eventually(check: () => Promise<void>, ms = 3000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (true) {
-    try {
-      return await check();
-    } catch (error) {
-      if (performance.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 30));
-    }
-  }
 }
 
 /** A frame's fields without its timestamp, channel and direction. */
@@ -393,7 +345,7 @@ Deno.test(
           const lines = log.trimEnd().split("\n");
           assertEquals(lines.length, sent.length);
           for (const [i, line] of lines.entries()) {
-            assert(/^\(\d{10}\.\d{6}\) 0 \S+$/.test(line), line);
+            assert(/^\(\d{10}\.\d{6}\) can0 \S+$/.test(line), line);
             const parsed = parseCandump(line);
             const expected = seen[i];
             assert(Math.abs(parsed.timestamp - expected.timestamp) < 1e-6, line);
