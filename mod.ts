@@ -47,5 +47,6 @@ export * from "./core/dbc/types.ts";
 export { parseDbc } from "./core/dbc/parse.ts";
 export { decodeDbcText } from "./core/dbc/text.ts";
 export { DbcDatabase, type DbcDatabaseInit, type DecodableFrame } from "./core/dbc/database.ts";
-export { decodeSignals, type EncodeOptions, encodeSignals } from "./core/dbc/codec.ts";
+export { decodeSignals, type EncodeOptions, encodeSignals, signalValue } from "./core/dbc/codec.ts";
+export { DbcCollection, type NamedDbc } from "./core/dbc/collection.ts";
 export * from "./client.ts";
