@@ -481,8 +481,8 @@ class Parser {
   }
 
   attributeDefinition(): void {
-    let objectType = "";
-    if (this.peek().kind === "ident") objectType = this.next().text;
+    // BU_, BO_, SG_ or EV_: which objects may carry it, which matters not here.
+    if (this.peek().kind === "ident") this.next();
     const name = this.string("an attribute name");
     const kindToken = this.ident("an attribute type");
     const definition: AttributeDefinition = { kind: kindToken.text };
@@ -498,7 +498,6 @@ class Parser {
       this.fail(kindToken, `unknown attribute type "${kindToken.text}"`);
     }
     this.expect(";");
-    void objectType;
     this.definitions.set(name, definition);
   }
 

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { parseDbc } from "../../../core/dbc/parse.ts";
 import { assert, assertEquals, assertThrows } from "../../_helpers/assert.ts";
 import { corpus, readDbc } from "../../_helpers/dbc_corpus.ts";
@@ -161,4 +162,35 @@ CM_ BO_ 2 "gone";
 VAL_ 1 Nope 0 "zero" ;
 `);
   assertEquals(db.messages[0].signals.length, 1);
+});
+
+Deno.test("parseDbc on damaged files either loads or throws a SyntaxError, nothing else", () => {
+  const texts = corpus().map(readDbc);
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...texts),
+      fc.nat(),
+      fc.nat(),
+      fc.string({ maxLength: 4 }),
+      (text, a, b, insert) => {
+        const at = a % text.length;
+        const damaged = text.slice(0, at) + insert + text.slice(at + (b % 8));
+        try {
+          const db = parseDbc(damaged.slice(0, at + 200 + (b % 5000)));
+          for (const message of db.messages) {
+            db.decode({
+              ...message,
+              isRemoteFrame: false,
+              isErrorFrame: false,
+              data: new Uint8Array(64),
+            });
+          }
+        } catch (error) {
+          assert(error instanceof SyntaxError, String(error));
+          assert(/^DBC line \d+, column \d+: /.test(error.message), error.message);
+        }
+      },
+    ),
+    { numRuns: 1500 },
+  );
 });
