@@ -566,7 +566,7 @@ function render(): void {
   const now = performance.now();
   idView.render(now);
   traceView.render();
-  if (plotted.size > 0) plot.render();
+  if (plotted.size > 0) plot.render(now);
   setText(ui.idsCount, `${formatCount(idView.rows.length)} of ${formatCount(table.size)} IDs`);
   setText(ui.traceCount, `${formatCount(store.shown)} of ${formatCount(store.size)} frames`);
   ui.follow.setAttribute("aria-pressed", String(traceView.list.follow));
