@@ -345,7 +345,7 @@ Deno.test(
           const lines = log.trimEnd().split("\n");
           assertEquals(lines.length, sent.length);
           for (const [i, line] of lines.entries()) {
-            assert(/^\(\d{10}\.\d{6}\) can0 \S+$/.test(line), line);
+            assert(/^\(\d{10}\.\d{6}\) 0 \S+$/.test(line), line);
             const parsed = parseCandump(line);
             const expected = seen[i];
             assert(Math.abs(parsed.timestamp - expected.timestamp) < 1e-6, line);
