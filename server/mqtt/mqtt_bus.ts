@@ -280,6 +280,15 @@ export class MqttBus implements Bus {
   }
 
   /**
+   * Takes a frame that already arrived, without waiting.
+   * @returns The frame, or `undefined` when none is queued.
+   * @throws {BusClosedError} When the bus is closed and empty.
+   */
+  poll(): CanFrame | undefined {
+    return this.#queue.poll();
+  }
+
+  /**
    * Hands every frame to `listener` as it arrives instead of queueing it.
    * @param listener Called with each frame that passes the filters.
    */
