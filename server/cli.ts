@@ -9,6 +9,9 @@ import { startDemoTraffic } from "./backends/demo.ts";
 import { VirtualBus } from "../core/virtual_bus.ts";
 import type { TokenEntry } from "./access/auth.ts";
 import { parseIdRange } from "./limits.ts";
+import { MQTT_OPTIONS, MQTT_USAGE, mqttFlagOptions } from "./mqtt/cli_options.ts";
+import { MqttBackend } from "./backends/mqtt.ts";
+import { MqttGateway } from "./mqtt/gateway.ts";
 
 export const USAGE = `Usage: canremote-server [options]
 
@@ -16,7 +19,7 @@ Shares a CAN bus with WebSocket clients (python-can-remote compatible) and
 serves a web page to watch it.
 
 Options:
-  -i, --interface NAME  virtual or socketcan                   (default: virtual)
+  -i, --interface NAME  virtual, socketcan or mqtt (a hub)      (default: virtual)
   -c, --channel NAME    channel to share; repeat for several    (default: 0 / can0)
                         ws://HOST:PORT/ is the first, ws://HOST:PORT/NAME each one
   -b, --bitrate BPS     bit rate set on the interface, forced on every client
@@ -65,6 +68,8 @@ Limits (per client unless said):
       --max-pending-sends N       frames waiting for the bus    (default: 4096)
       --max-pending-input N       messages before bus_response  (default: 1024)
       --request-timeout MS        time to send the bus_request  (default: 10000)
+
+${MQTT_USAGE}
 
 Security model:
   what is protected          how
@@ -133,6 +138,7 @@ const OPTIONS = {
   "max-pending-sends": { type: "string" },
   "max-pending-input": { type: "string" },
   "request-timeout": { type: "string" },
+  ...MQTT_OPTIONS,
 } as const;
 
 function positiveInt(name: string, value: string | undefined, max = Number.MAX_SAFE_INTEGER) {
@@ -237,11 +243,13 @@ export async function main(args: string[]): Promise<number> {
   });
   const log = getLogger(["canremote", "server"]);
   const iface = parsed.interface ?? "virtual";
-  if (iface !== "virtual" && iface !== "socketcan") {
-    console.error(`Unknown interface "${iface}": use virtual or socketcan`);
+  if (iface !== "virtual" && iface !== "socketcan" && iface !== "mqtt") {
+    console.error(`Unknown interface "${iface}": use virtual, socketcan or mqtt`);
     return 2;
   }
   let server;
+  let hub: MqttBackend | undefined;
+  let gateway: MqttGateway | undefined;
   try {
     const channels = parsed.channel ?? [iface === "virtual" ? "0" : "can0"];
     const readFile = (path: string | undefined) =>
@@ -249,8 +257,17 @@ export async function main(args: string[]): Promise<number> {
     if ((parsed.cert === undefined) !== (parsed.key === undefined)) {
       throw new TypeError("--cert and --key go together");
     }
+    const mqtt = mqttFlagOptions(parsed);
+    if (iface === "mqtt") {
+      hub = await MqttBackend.create({
+        ...mqtt,
+        channels: parsed.channel ?? [],
+        discover: parsed["mqtt-discover"],
+      });
+    }
     server = await serve({
-      interface: iface,
+      interface: iface === "mqtt" ? undefined : iface,
+      backend: hub,
       channels,
       bitrate: positiveInt("bitrate", parsed.bitrate),
       hostname: parsed.host ?? "127.0.0.1",
@@ -259,8 +276,26 @@ export async function main(args: string[]): Promise<number> {
       key: readFile(parsed.key),
       ...securityOptions(parsed),
     });
+    if (parsed.mqtt !== undefined) {
+      const limits = securityOptions(parsed);
+      gateway = await MqttGateway.start({
+        ...mqtt,
+        broker: parsed.mqtt,
+        gateway: parsed.gateway ?? Deno.hostname(),
+        backend: server.backend,
+        tx: parsed["mqtt-tx"] ?? false,
+        limits: { ...limits, bitrate: positiveInt("bitrate", parsed.bitrate) },
+      });
+      log.info("Gateway {gateway}: publishing to {broker}{tx}", {
+        gateway: gateway.gateway,
+        broker: parsed.mqtt.replace(/\/\/[^@/]*@/, "//"),
+        tx: parsed["mqtt-tx"] ? ", obeying the tx topics" : "",
+      });
+    }
   } catch (error) {
     log.error("Cannot start: {message}", { message: (error as Error).message });
+    await server?.close();
+    await hub?.close();
     return 1;
   }
   const stopDemo: (() => void)[] = [];
@@ -288,6 +323,8 @@ export async function main(args: string[]): Promise<number> {
   const signal = await promise;
   log.info("{signal}: closing every client", { signal });
   for (const stop of stopDemo) stop();
+  await gateway?.close();
   await server.close();
+  await hub?.close();
   return 0;
 }

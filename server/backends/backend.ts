@@ -11,6 +11,11 @@ export interface Backend {
   readonly channels: readonly string[];
   /** Opens a bus instance for one client. */
   open(channel: string, options: BusOptions): Promise<Bus>;
+  /**
+   * More about a channel for `/api/channels`, when the backend knows it (the
+   * MQTT hub: `{online, bitrate, health}` of the channel's gateway).
+   */
+  describe?(channel: string): Record<string, unknown> | object;
 }
 
 /**
