@@ -119,7 +119,7 @@ export class MqttBackend implements Backend, AsyncDisposable {
         // Not a gateway's status; ignored like any other stranger on the topic.
       }
     });
-    await connection.client.subscribeAsync(statusTopic("+"), { qos: 0 });
+    await connection.subscribe([statusTopic("+")]);
   }
 
   /** Named channels, then the discovered ones, sorted; the first is also served at `/`. */

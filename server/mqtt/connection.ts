@@ -90,6 +90,7 @@ export class MqttConnection {
   #closing = false;
   #lastError: string | undefined;
   #onState = new Set<(connected: boolean, reason?: string) => void>();
+  #topics = new Set<string>();
 
   private constructor(client: MqttClient, broker: string, maxBackoff: number) {
     this.client = client;
@@ -127,6 +128,9 @@ export class MqttConnection {
       keepalive: options.keepalive ?? 10,
       clientId: options.clientId,
       clean: true,
+      // Subscriptions are renewed by subscribe() below: MQTT.js's own
+      // renewal does not follow a reconnect() after reconnectPeriod 0.
+      resubscribe: false,
       // Reconnection is ours, with backoff (see #retry).
       reconnectPeriod: 0,
       connectTimeout: options.connectTimeout ?? 10_000,
@@ -210,6 +214,19 @@ export class MqttConnection {
     this.#onState.add(listener);
   }
 
+  /**
+   * Subscribes with QoS 0, now and again after every reconnection (a clean
+   * session starts without subscriptions).
+   *
+   * @param topics Topic filters.
+   * @returns The filters the broker refused (SUBACK 0x80, MQTT 3.1.1 section 3.9.3).
+   */
+  async subscribe(topics: string[]): Promise<string[]> {
+    for (const topic of topics) this.#topics.add(topic);
+    const granted = await this.client.subscribeAsync(topics, { qos: 0 });
+    return granted.filter((g) => g.qos === 128).map((g) => g.topic);
+  }
+
   #watch(): void {
     this.client.on("error", (error) => {
       this.#lastError = error.message;
@@ -221,6 +238,7 @@ export class MqttConnection {
     });
     this.client.on("connect", () => {
       this.reconnects++;
+      if (this.#topics.size) this.client.subscribe([...this.#topics], { qos: 0 });
       this.#backoff = FIRST_BACKOFF_MS;
       this.#lastError = undefined;
       for (const listener of this.#onState) listener(true);

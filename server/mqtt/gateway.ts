@@ -177,13 +177,18 @@ export class MqttGateway implements AsyncDisposable {
     const byTopic = new Map([...this.#channels.values()].map((c) => [c.txTopic, c]));
     if (this.#options.tx) {
       client.on("message", (topic, payload) => byTopic.get(topic)?.receiveTx(payload));
-      client.subscribe([...byTopic.keys()], { qos: 0 });
+      this.#connection.subscribe([...byTopic.keys()]).then((refused) => {
+        if (refused.length) {
+          log.error("The broker refused the subscription to {topics}: no frames from MQTT", {
+            topics: refused.join(", "),
+          });
+        }
+      }, () => {});
     }
     for (const channel of this.#channels.values()) channel.start();
     this.#connection.onStateChange((connected, reason) => {
       if (connected) {
         log.info("Reconnected to {broker}", { broker: this.#connection.broker });
-        // A clean session forgets subscriptions; MQTT.js renews them itself.
         this.#publishStatus();
       } else {
         log.warn("Lost the MQTT broker {broker} ({reason}); retrying", {

@@ -41,6 +41,7 @@ export class GatewayChannel {
   #options: GatewayChannelOptions;
   #batcher: FrameBatcher;
   #bucket: TokenBucket;
+  #limits: Limits;
   #queuedBytes = 0;
   #pendingSends = 0;
   #stop: (() => void) | undefined;
@@ -58,7 +59,7 @@ export class GatewayChannel {
     this.rxTopic = rxTopic(options.gateway, options.channel);
     this.txTopic = txTopic(options.gateway, options.channel);
     this.#batcher = new FrameBatcher((batch, frames) => this.#publish(batch, frames), options);
-    const limits = { ...DEFAULT_LIMITS, ...options.limits };
+    const limits = this.#limits = withDefaults(options.limits);
     this.#bucket = new TokenBucket(limits.maxSendRate, limits.sendBurst);
   }
 
@@ -111,7 +112,7 @@ export class GatewayChannel {
   receiveTx(payload: Uint8Array): void {
     const txBus = this.#txBus;
     if (!txBus) return;
-    const limits = { ...DEFAULT_LIMITS, ...this.#options.limits };
+    const limits = this.#limits;
     let frames: CanFrame[];
     try {
       if (payload.length > limits.maxMessageSize) {
@@ -164,4 +165,14 @@ export class GatewayChannel {
     await this.#bus.close();
     await this.#txBus?.close();
   }
+}
+
+// The defaults of every limit not given (an option set to `undefined`, as
+// the command line leaves one, keeps the default too).
+function withDefaults(given: Partial<Limits>): Limits {
+  const limits: Limits = { ...DEFAULT_LIMITS };
+  for (const [key, value] of Object.entries(given)) {
+    if (value !== undefined) (limits as unknown as Record<string, unknown>)[key] = value;
+  }
+  return limits;
 }

@@ -149,9 +149,7 @@ export class MqttBus implements Bus {
       if (topic === this.#rx) this.#onBatch(payload);
       else if (topic === status) this.#onStatus(payload);
     });
-    const granted = await client.subscribeAsync([this.#rx, status], { qos: 0 });
-    // A SUBACK return code of 0x80 is the broker's refusal (MQTT 3.1.1 section 3.9.3).
-    const refused = granted.filter((g) => g.qos === 128).map((g) => g.topic);
+    const refused = await this.#connection.subscribe([this.#rx, status]);
     if (refused.length) {
       throw new CanError(
         "EACCES",
