@@ -1,6 +1,7 @@
 // Real MQTT brokers for the fleet tests: Mosquitto, and a three-node NATS
 // cluster with MQTT listeners, each started on free loopback ports in a
 // temporary directory and stopped (and removed) by the test.
+import { MqttConnection } from "../../server/mqtt/connection.ts";
 
 /** A running broker process. */
 export interface Broker extends AsyncDisposable {
@@ -36,6 +37,21 @@ export async function waitForPort(port: number, ms = 10_000): Promise<void> {
         throw new Error(`Nothing listens on port ${port}`, { cause: error });
       }
       await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+/** Waits until the broker at `url` admits an MQTT session. */
+export async function waitForMqtt(url: string, ms = 30_000): Promise<void> {
+  const end = performance.now() + ms;
+  while (true) {
+    try {
+      const connection = await MqttConnection.open({ broker: url, connectTimeout: 5000, env: {} });
+      await connection.close();
+      return;
+    } catch (error) {
+      if (performance.now() > end) throw error;
+      await new Promise((r) => setTimeout(r, 200));
     }
   }
 }
@@ -164,8 +180,10 @@ mqtt { listen: 127.0.0.1:${p.mqtt} }
     return new Process("/usr/sbin/nats-server", ["-c", `${dir}/n${i + 1}.conf`]);
   });
   for (const process of processes) process.start();
-  // MQTT needs JetStream's meta leader, elected once the routes are up.
   await Promise.all(ports.map((p) => waitForPort(p.mqtt, 30_000)));
+  // The MQTT listeners refuse sessions until JetStream has elected its
+  // leaders (the cluster's routes come first): try until each node admits one.
+  for (const p of ports) await waitForMqtt(`mqtt://127.0.0.1:${p.mqtt}`);
   const nodes = ports.map((p, i): Broker => ({
     url: `mqtt://127.0.0.1:${p.mqtt}`,
     port: p.mqtt,
