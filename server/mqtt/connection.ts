@@ -140,7 +140,8 @@ export class MqttConnection {
       username,
       password,
       ca: options.ca,
-      servername: url.hostname,
+      // SNI names a host, never an address (RFC 6066 section 3).
+      servername: /^[\d.]+$|^\[/.test(url.hostname) ? undefined : url.hostname,
       will: options.will
         ? {
           topic: options.will.topic,

@@ -100,6 +100,8 @@ export interface MosquittoOptions {
   users?: Record<string, string>;
   /** An ACL file's text (mosquitto's `acl_file`). */
   acl?: string;
+  /** Serve mqtts:// with this PEM certificate and key. */
+  tls?: { cert: string; key: string };
 }
 
 /** Starts Mosquitto on a free loopback port. */
@@ -125,6 +127,11 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Br
   } else {
     lines.push("allow_anonymous true");
   }
+  if (options.tls) {
+    await Deno.writeTextFile(`${dir}/server.pem`, options.tls.cert);
+    await Deno.writeTextFile(`${dir}/server.key`, options.tls.key, { mode: 0o644 });
+    lines.push(`certfile ${dir}/server.pem`, `keyfile ${dir}/server.key`);
+  }
   if (options.acl !== undefined) {
     await Deno.writeTextFile(`${dir}/acl`, options.acl);
     lines.push(`acl_file ${dir}/acl`);
@@ -138,7 +145,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Br
   await start();
   const stop = (signal?: Deno.Signal) => process.stop(signal);
   return {
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `${options.tls ? "mqtts" : "mqtt"}://127.0.0.1:${port}`,
     port,
     stop,
     restart: start,
