@@ -53,6 +53,7 @@ export class FrameBatcher {
   #used = 1;
   #frames = 0;
   #cancel: (() => void) | undefined;
+  #since = 0;
 
   /**
    * @param emit Called with each batch (a copy the callee may keep) and its number of frames.
@@ -92,11 +93,18 @@ export class FrameBatcher {
     this.#buffer[this.#used] = message.length;
     this.#buffer.set(message, this.#used + 1);
     this.#used += 1 + message.length;
-    this.#frames++;
-    this.#cancel ??= after(this.#interval, () => {
-      this.#cancel = undefined;
+    if (this.#frames++ === 0) {
+      this.#since = performance.now();
+      this.#cancel = after(this.#interval, () => {
+        this.#cancel = undefined;
+        this.flush();
+      });
+    } else if (performance.now() - this.#since >= this.#interval) {
+      // While frames keep coming, the frame that finds its batch due sends
+      // it: no timer wakes the process (a wake-up costs more than the
+      // publish on a small gateway); the timer only sends the last batch.
       this.flush();
-    });
+    }
   }
 
   /** Hands the current batch on now, if it holds a frame. */

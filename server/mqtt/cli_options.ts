@@ -11,6 +11,7 @@ export const MQTT_OPTIONS = {
   "mqtt-ca": { type: "string" },
   "mqtt-keepalive": { type: "string" },
   "mqtt-discover": { type: "string" },
+  "mqtt-flush": { type: "string" },
 } as const;
 
 /** The usage lines of {@linkcode MQTT_OPTIONS}. */
@@ -26,6 +27,9 @@ export const MQTT_USAGE = `Fleet (MQTT, docs/fleet.md):
       --mqtt-ca FILE        PEM CA certificate to trust for mqtts://
       --mqtt-keepalive S    seconds between pings; a dead gateway reads
                             offline after 1.5 times this        (default: 10)
+      --mqtt-flush MS       longest a received frame waits for others before
+                            its batch is published; longer costs less CPU per
+                            frame on a slow gateway             (default: 10)
   -i mqtt -c mqtt://HOST:1883/GATEWAY/CHANNEL
                             a hub: re-share gateways' channels; repeat -c
       --mqtt-discover URL   with -i mqtt: serve every gateway that announces
@@ -37,6 +41,7 @@ export interface MqttFlagOptions {
   passwordFile?: string;
   ca?: string;
   keepalive?: number;
+  flushInterval?: number;
 }
 
 /**
@@ -44,7 +49,8 @@ export interface MqttFlagOptions {
  *
  * @param parsed The parsed flags.
  * @returns Options for MqttConnection, MqttGateway and MqttBackend.
- * @throws {RangeError} For a keep-alive that is not 1-65535 seconds.
+ * @throws {RangeError} For a keep-alive that is not 1-65535 seconds or a flush interval
+ *   that is not 0-60000 ms.
  * @throws {Deno.errors.NotFound} When the CA file does not exist.
  */
 export function mqttFlagOptions(parsed: {
@@ -52,7 +58,12 @@ export function mqttFlagOptions(parsed: {
   "mqtt-password-file"?: string;
   "mqtt-ca"?: string;
   "mqtt-keepalive"?: string;
+  "mqtt-flush"?: string;
 }): MqttFlagOptions {
+  const flush = parsed["mqtt-flush"];
+  if (flush !== undefined && (!/^\d+$/.test(flush) || +flush > 60_000)) {
+    throw new RangeError(`--mqtt-flush must be 0-60000 milliseconds, got "${flush}"`);
+  }
   const keepalive = parsed["mqtt-keepalive"];
   // MQTT's keep-alive is a 16-bit number of seconds (MQTT 3.1.1 section 3.1.2.10).
   if (
@@ -65,5 +76,6 @@ export function mqttFlagOptions(parsed: {
     passwordFile: parsed["mqtt-password-file"],
     ca: parsed["mqtt-ca"] === undefined ? undefined : Deno.readTextFileSync(parsed["mqtt-ca"]),
     keepalive: keepalive === undefined ? undefined : Number(keepalive),
+    flushInterval: flush === undefined ? undefined : Number(flush),
   };
 }
