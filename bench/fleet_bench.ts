@@ -200,12 +200,7 @@ if (paths.includes("ws")) {
 }
 if (paths.includes("mosquitto")) {
   await using broker = await startMosquitto();
-  const pid = Number(
-    new TextDecoder().decode(
-      new Deno.Command("pgrep", { args: ["-f", `canremote-mosquitto.*`], stdout: "piped" })
-        .outputSync().stdout,
-    ).trim().split("\n").at(-1),
-  );
+  const pid = broker.pid()!;
   for (const n of COUNTS) {
     rows.push(
       await measure(
@@ -221,10 +216,7 @@ if (paths.includes("mosquitto")) {
 }
 if (paths.includes("nats")) {
   await using cluster = await startNatsCluster();
-  const pids = new TextDecoder().decode(
-    new Deno.Command("pgrep", { args: ["-f", "canremote-nats-"], stdout: "piped" }).outputSync()
-      .stdout,
-  ).trim().split("\n").map(Number);
+  const pids = cluster.nodes.map((node) => node.pid()!);
   for (const n of COUNTS) {
     rows.push(
       await measure(

@@ -14,6 +14,8 @@ export interface Broker extends AsyncDisposable {
   restart(): Promise<void>;
   /** What the broker wrote to stderr/stdout so far. */
   log(): string;
+  /** The process id, while it runs (for CPU figures from /proc). */
+  pid(): number | undefined;
 }
 
 /** A free TCP port on 127.0.0.1 (closed again, so the broker can take it). */
@@ -92,6 +94,10 @@ class Process {
   log(): string {
     return this.#output.join("");
   }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
 }
 
 /** Options of {@linkcode startMosquitto}. */
@@ -150,6 +156,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Br
     stop,
     restart: start,
     log: () => process.log(),
+    pid: () => process.pid,
     async [Symbol.asyncDispose]() {
       await stop();
       await Deno.remove(dir, { recursive: true });
@@ -200,6 +207,7 @@ mqtt { listen: 127.0.0.1:${p.mqtt} }
       await waitForPort(p.mqtt, 30_000);
     },
     log: () => processes[i].log(),
+    pid: () => processes[i].pid,
     [Symbol.asyncDispose]: () => processes[i].stop(),
   }));
   return {
