@@ -15,7 +15,7 @@ export interface Backend {
    * More about a channel for `/api/channels`, when the backend knows it (the
    * MQTT hub: `{online, bitrate, health}` of the channel's gateway).
    */
-  describe?(channel: string): Record<string, unknown> | object;
+  describe?(channel: string): object;
 }
 
 /**

@@ -16,6 +16,7 @@ import { FleetChannel } from "../mqtt/fleet_channel.ts";
 import { MqttConnection, type MqttConnectOptions } from "../mqtt/connection.ts";
 import { type GatewayStatus, parseStatus } from "../mqtt/status.ts";
 import {
+  checkTopicName,
   type FleetAddress,
   parseBrokerUrl,
   parseFleetUrl,
@@ -128,7 +129,9 @@ export class MqttBackend implements Backend, AsyncDisposable {
     for (const [gateway, status] of this.#announced) {
       for (const channel of Object.keys(status.channels)) {
         const name = `${gateway}/${channel}`;
-        if (!this.#named.has(name)) found.push(name);
+        // A status is anyone's publish: a channel named "+" or "#" would
+        // subscribe the hub to other topics, so such names are not served.
+        if (!this.#named.has(name) && isTopicLevel(channel)) found.push(name);
       }
     }
     return [...this.#named.keys(), ...found.sort()];
@@ -208,5 +211,14 @@ export class MqttBackend implements Backend, AsyncDisposable {
   /** Closes at the end of an `await using` block. @returns `close()`'s promise. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+}
+
+function isTopicLevel(name: string): boolean {
+  try {
+    checkTopicName("channel", name);
+    return true;
+  } catch {
+    return false;
   }
 }

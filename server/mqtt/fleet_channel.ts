@@ -4,6 +4,7 @@
 // clients send there go to the gateway's tx topic. The MqttBus recognises
 // those frames when the gateway echoes them on rx, so clients never get a
 // frame twice.
+import { getLogger } from "@logtape/logtape";
 import type { VirtualNetwork } from "../../core/virtual_bus.ts";
 import { VirtualBus } from "../../core/virtual_bus.ts";
 import type { CanFrame } from "../../core/frame.ts";
@@ -54,7 +55,19 @@ export class FleetChannel {
   #forward(frame: CanFrame): void {
     this.uplink.send(frame).catch((error) => {
       this.refused++;
-      this.#lastRefusal = (error as Error).message;
+      const reason = (error as Error).message;
+      // The hub's other clients got the frame, the gateway's bus did not:
+      // say so once per reason, not once per frame.
+      if (reason !== this.#lastRefusal) {
+        getLogger(["canremote", "mqtt"]).warn(
+          "A client's frame for {channel} went nowhere: {reason}",
+          {
+            channel: this.name,
+            reason,
+          },
+        );
+      }
+      this.#lastRefusal = reason;
     });
   }
 

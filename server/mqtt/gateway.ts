@@ -81,7 +81,7 @@ export class MqttGateway implements AsyncDisposable {
   #connection: MqttConnection;
   #channels: Map<string, GatewayChannel>;
   #options: MqttGatewayOptions;
-  #started = new Date().toISOString();
+  #started: string;
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed: Promise<void> | undefined;
 
@@ -89,8 +89,10 @@ export class MqttGateway implements AsyncDisposable {
     connection: MqttConnection,
     channels: Map<string, GatewayChannel>,
     options: MqttGatewayOptions,
+    started: string,
   ) {
     this.gateway = options.gateway;
+    this.#started = started;
     this.#connection = connection;
     this.#channels = channels;
     this.#options = options;
@@ -110,8 +112,9 @@ export class MqttGateway implements AsyncDisposable {
     const names = [...(options.channels ?? options.backend.channels)];
     for (const name of names) checkTopicName("channel", name);
     const log = getLogger(["canremote", "mqtt"]);
+    const started = new Date().toISOString();
     const offline = (channels: Record<string, unknown>) =>
-      JSON.stringify({ ...baseStatus(options, ""), online: false, channels });
+      JSON.stringify({ ...baseStatus(options, started), online: false, channels });
     const connection = await MqttConnection.open({
       ...options,
       clientId: options.clientId ?? `canremote-${gateway}-${crypto.randomUUID().slice(0, 8)}`,
@@ -166,7 +169,7 @@ export class MqttGateway implements AsyncDisposable {
       await connection.close();
       throw error;
     }
-    const self = new MqttGateway(connection, channels, options);
+    const self = new MqttGateway(connection, channels, options, started);
     self.#begin();
     return self;
   }

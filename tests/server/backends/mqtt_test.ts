@@ -12,6 +12,7 @@ import { encodeBinary } from "../../../core/codec_binary.ts";
 import { MqttGateway } from "../../../server/mqtt/gateway.ts";
 import { MqttBackend } from "../../../server/backends/mqtt.ts";
 import { startDemoTraffic } from "../../../server/backends/demo.ts";
+import { MqttConnection } from "../../../server/mqtt/connection.ts";
 
 const needs = requires("mosquitto");
 
@@ -137,6 +138,19 @@ Deno.test({
     await using server = await serve({ port: 0, backend: hub });
     await until(() => hub.channels.length === 2, "two announced channels");
     assertEquals(hub.channels, ["line-1/can0", "line-2/can0"]);
+    // a stranger's status: its wildcard channel is not served, garbage is ignored
+    const stranger = await MqttConnection.open({ broker: broker.url, env: {} });
+    await stranger.client.publishAsync(
+      "canremote/v1/evil/status",
+      JSON.stringify({ online: true, gateway: "evil", channels: { "+": {}, "can0": {} } }),
+      { retain: true },
+    );
+    await stranger.client.publishAsync("canremote/v1/junk/status", "{not json", { retain: true });
+    await until(() => hub.channels.length === 3, "the stranger's channel");
+    assertEquals(hub.channels, ["evil/can0", "line-1/can0", "line-2/can0"].sort());
+    await stranger.client.publishAsync("canremote/v1/evil/status", "", { retain: true });
+    await until(() => hub.channels.length === 2, "the stranger's status cleared");
+    await stranger.close();
     await using client = await RemoteBus.connect(new URL("/line-2%2Fcan0", server.url));
     assert((await collect(client, 5, 0)).length >= 5);
     await b[Symbol.asyncDispose]();
