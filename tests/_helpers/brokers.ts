@@ -65,11 +65,18 @@ class Process {
   constructor(readonly command: string, readonly args: string[]) {}
 
   start(): void {
-    this.#child = new Deno.Command(this.command, {
+    const child = this.#child = new Deno.Command(this.command, {
       args: this.args,
       stdout: "piped",
       stderr: "piped",
     }).spawn();
+    // A broker outlives a test run that ends early (a failure, --filter
+    // skipping the test that stops it): kill it when the run ends.
+    globalThis.addEventListener("unload", () => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+    });
     for (const stream of [this.#child.stdout, this.#child.stderr]) {
       this.#pumps.push((async () => {
         for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {

@@ -50,7 +50,7 @@ function spawnServer(args: string[], env: Record<string, string> = {}) {
 }
 
 Deno.test({
-  name: "outage: a SIGKILLed gateway reads offline at once; a hung one within 1.5 keep-alives",
+  name: "outage: a SIGKILLed gateway reads offline at once; a hung one once its keep-alive lapses",
   ...needs,
   async fn() {
     await using broker = await startMosquitto();
@@ -70,11 +70,12 @@ Deno.test({
         await consumer.receive({ signal: AbortSignal.timeout(5000) });
         gateway.child.kill(signal);
         // SIGKILL closes the socket; a stopped process keeps it open, and
-        // only the keep-alive (1 s here, 10 s by default) tells the broker.
+        // only the keep-alive (1 s here, 10 s by default) tells the broker:
+        // after 1.5 keep-alives, which Mosquitto 2.0 notices up to ~5 s late.
         const status = await until(
           () => consumer.gatewayStatus?.online === false && consumer.gatewayStatus,
           `${name} offline`,
-          5000,
+          12_000,
         );
         assertEquals(status.gateway, name);
         assertEquals(Object.keys(status.channels), ["0"]);
