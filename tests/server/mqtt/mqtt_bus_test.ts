@@ -11,6 +11,10 @@ import { MqttBus } from "../../../server/mqtt/mqtt_bus.ts";
 import { createBus } from "../../../config/create_bus.ts";
 import { main as send } from "../../../cli/send.ts";
 import { main as dump } from "../../../cli/dump.ts";
+import { main as logger } from "../../../cli/logger.ts";
+import { main as player } from "../../../cli/player.ts";
+import { readLogFile } from "../../../formats/log_file.ts";
+import { collect } from "../../_helpers/bus_conformance.ts";
 
 const needs = requires("mosquitto");
 
@@ -100,6 +104,63 @@ Deno.test({
     }
     assertEquals(await dumping, 0);
     assert(/gw1\/can0\s+042\s+\[1\]/.test(out.text()), out.text());
+  },
+});
+
+Deno.test({
+  name: "mqtt interface: logger records a gateway's channel and player replays it onto the bus",
+  ...needs,
+  async fn() {
+    await using broker = await startMosquitto();
+    const backend = new VirtualBackend(["can0"]);
+    await using _gateway = await MqttGateway.start({
+      broker: broker.url,
+      gateway: "gw1",
+      backend,
+      tx: true,
+    });
+    const channel = `${broker.url}/gw1/can0`;
+    const dir = await Deno.makeTempDir();
+    try {
+      const file = `${dir}/trace.log`;
+      await using bus = await backend.open("can0", {});
+      const stop = new AbortController();
+      const logging = logger(["-i", "mqtt", "-c", channel, "-f", file], {
+        stderr: capture().stream,
+        env: {},
+        configPath: [],
+        signal: stop.signal,
+        isTerminal: false,
+      });
+      const ids = [0x100, 0x1fffffff, 0x7ff];
+      try {
+        // the logger subscribes once it runs: a burst every 50 ms for a second
+        for (let i = 0; i < 20; i++) {
+          await new Promise((r) => setTimeout(r, 50));
+          for (const id of ids) {
+            bus.send(createFrame({ arbitrationId: id, isExtendedId: id > 0x7ff, data: [1, 2] }));
+          }
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      } finally {
+        stop.abort();
+      }
+      assertEquals(await logging, 0);
+      const recorded = (await Array.fromAsync(readLogFile(file))).map((f) => f.arbitrationId);
+      assert(recorded.length >= 30, `${recorded}`);
+      assertEquals([...new Set(recorded)].sort(), [...ids].sort());
+      await using listener = await backend.open("can0", {});
+      const code = await player(["-i", "mqtt", "-c", channel, "--ignore-timestamps", file], {
+        stderr: capture().stream,
+        env: {},
+        configPath: [],
+      });
+      assertEquals(code, 0);
+      const replayed = await collect(listener, recorded.length);
+      assertEquals(replayed.map((f) => f.arbitrationId), recorded);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });
 
