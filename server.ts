@@ -40,5 +40,11 @@ export type {
 export type { CanFrame } from "./core/frame.ts";
 // A value, so a local bus and a VirtualBackend can share one network (tools' `network`).
 export { VirtualBus, VirtualNetwork } from "./core/virtual_bus.ts";
+// The fleet (docs/fleet.md): a gateway publishing to an MQTT broker, the hub's
+// backend, and a gateway's channel as a bus.
+export { MqttGateway, type MqttGatewayOptions } from "./server/mqtt/gateway.ts";
+export { MqttBackend, type MqttBackendOptions } from "./server/backends/mqtt.ts";
+export { MqttBus, type MqttBusOptions } from "./server/mqtt/mqtt_bus.ts";
+export type { ChannelStatus, GatewayStatus } from "./server/mqtt/status.ts";
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -47,8 +47,9 @@ export const BUS_OPTIONS = {
 /** Usage lines of {@linkcode BUS_OPTIONS}. */
 export const BUS_USAGE =
   `Bus options (python-can's; the rest comes from ~/.canrc and CAN_* as in python-can):
-  -i, --interface NAME    remote, virtual or socketcan
-  -c, --channel CHANNEL   remote: the server, ws://HOST:54701/; socketcan: can0, vcan0
+  -i, --interface NAME    remote, virtual, socketcan or mqtt
+  -c, --channel CHANNEL   remote: the server, ws://HOST:54701/; socketcan: can0, vcan0;
+                          mqtt: a fleet gateway's channel, mqtt://HOST:1883/GATEWAY/CHANNEL
   -b, --bitrate BPS       bit rate
       --fd                CAN FD
       --data_bitrate BPS  CAN FD data phase bit rate

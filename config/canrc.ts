@@ -53,10 +53,11 @@ export const VALID_INTERFACES: readonly InterfaceName[] = Object.freeze([
   "remote",
   "virtual",
   "socketcan",
+  "mqtt",
 ]);
 
-/** An interface canremote can open: a canremote or python-can-remote server, the in-process virtual bus, or Linux SocketCAN. */
-export type InterfaceName = "remote" | "virtual" | "socketcan";
+/** An interface canremote can open: a canremote or python-can-remote server, the in-process virtual bus, Linux SocketCAN, or a fleet gateway's channel through an MQTT broker. */
+export type InterfaceName = "remote" | "virtual" | "socketcan" | "mqtt";
 
 /**
  * Configuration set in code for every bus that follows, python-can's `can.rc`:

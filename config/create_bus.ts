@@ -16,6 +16,12 @@
  * | `preserve_timestamps` | sent to the server | yes | - |
  * | `rx_queue_size` | - | receive queue length | - |
  * | `send_timeout`, `receive_buffer_size`, `queue_limit` | - | - | yes |
+ *
+ * `interface = mqtt` takes `channel = mqtt://HOST:PORT/GATEWAY/CHANNEL` (a
+ * fleet gateway's channel, docs/fleet.md), `receive_own_messages`,
+ * `can_filters`, `rx_queue_size`, `mqtt_user`, `mqtt_password_file`,
+ * `mqtt_ca` (a PEM file) and `mqtt_keepalive` (seconds); the password may
+ * also come from `CANREMOTE_MQTT_PASSWORD`.
  * | anything else | sent to the server as is | - | - |
  *
  * Booleans in files may be written `True`/`False`, `yes`/`no`, `on`/`off` or `1`/`0`.
@@ -32,6 +38,7 @@ import { configBoolean, configNumber } from "./config_values.ts";
 import { type BusConfig, configOrigin, type Environment, loadConfig } from "./canrc.ts";
 import { SocketCanBus } from "../ffi/socketcan_bus.ts";
 import { VirtualBus, type VirtualNetwork } from "../core/virtual_bus.ts";
+import { MqttBus } from "../server/mqtt/mqtt_bus.ts";
 
 export { rc } from "./canrc.ts";
 // The types of the buses createBus() returns and of its options, for type
@@ -57,9 +64,10 @@ export type {
 } from "../client.ts";
 export type { VirtualBus, VirtualNetwork } from "../core/virtual_bus.ts";
 export type { SocketCanBus } from "../ffi/socketcan_bus.ts";
+export type { MqttBus } from "../server/mqtt/mqtt_bus.ts";
 
 /** A bus {@linkcode createBus} opens. */
-export type AnyBus = RemoteBus | VirtualBus | SocketCanBus;
+export type AnyBus = RemoteBus | VirtualBus | SocketCanBus | MqttBus;
 
 /** Options of {@linkcode createBus}: python-can's `can.Bus()` arguments, camelCase. */
 export interface CreateBusOptions extends BusOptions {
@@ -114,7 +122,7 @@ const COMMON: Record<string, [string, Kind]> = {
   can_filters: ["canFilters", "filters"],
 };
 
-const KEYS: Record<"virtual" | "socketcan", Record<string, [string, Kind]>> = {
+const KEYS: Record<"virtual" | "socketcan" | "mqtt", Record<string, [string, Kind]>> = {
   virtual: {
     ...COMMON,
     preserve_timestamps: ["preserveTimestamps", "boolean"],
@@ -125,6 +133,15 @@ const KEYS: Record<"virtual" | "socketcan", Record<string, [string, Kind]>> = {
     send_timeout: ["sendTimeout", "number"],
     receive_buffer_size: ["receiveBufferSize", "number"],
     queue_limit: ["queueLimit", "number"],
+  },
+  mqtt: {
+    receive_own_messages: ["receiveOwnMessages", "boolean"],
+    can_filters: ["canFilters", "filters"],
+    rx_queue_size: ["queueLimit", "number"],
+    mqtt_user: ["username", "any"],
+    mqtt_password_file: ["passwordFile", "any"],
+    mqtt_ca: ["caFile", "any"],
+    mqtt_keepalive: ["keepalive", "number"],
   },
 };
 
@@ -283,6 +300,16 @@ export async function createBus(options: CreateBusOptions = {}): Promise<AnyBus>
     backend[entry[0]] = convert(config, key, entry[1]);
   }
   const channel = config.channel ?? undefined;
+  if (name === "mqtt") {
+    const { caFile, ...mqtt } = backend;
+    return await MqttBus.open({
+      ...mqtt,
+      channel: channel as string,
+      ca: caFile === undefined ? undefined : await Deno.readTextFile(String(caFile)),
+      queueLimit: options.queueLimit ?? backend.queueLimit as number | undefined,
+      env: options.env,
+    });
+  }
   if (name === "virtual") {
     return VirtualBus.open({
       ...backend,

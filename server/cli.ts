@@ -10,12 +10,15 @@ import { readDbcFiles } from "./dbc_files.ts";
 import { VirtualBus } from "../core/virtual_bus.ts";
 import type { TokenEntry } from "./access/auth.ts";
 import { parseIdRange } from "./limits.ts";
+import { MQTT_OPTIONS, MQTT_USAGE, mqttFlagOptions } from "./mqtt/cli_options.ts";
+import { MqttBackend } from "./backends/mqtt.ts";
+import { MqttGateway } from "./mqtt/gateway.ts";
 import { configBitrate } from "../config/config_values.ts";
 import { serverBus } from "./bus_defaults.ts";
 import { RelayBackend } from "./backends/relay.ts";
 
-// The interfaces a server shares: per-client buses, or a relay of one upstream.
-const SHARABLE = ["virtual", "socketcan", "remote"] as const;
+// The interfaces a server shares: per-client buses, a relay of one upstream, or an MQTT hub.
+const SHARABLE = ["virtual", "socketcan", "remote", "mqtt"] as const;
 const isSharable = (name: string): name is typeof SHARABLE[number] =>
   (SHARABLE as readonly string[]).includes(name);
 
@@ -25,7 +28,8 @@ Shares a CAN bus with WebSocket clients (python-can-remote compatible) and
 serves a web page to watch it.
 
 Options:
-  -i, --interface NAME  virtual, socketcan, or remote to relay another server
+  -i, --interface NAME  virtual, socketcan, remote (relay another server)
+                        or mqtt (a hub of gateways' channels)
                         (default: python-can's configuration, else virtual)
   -c, --channel NAME    channel to share; repeat for several    (default: 0 / can0)
                         ws://HOST:PORT/ is the first, ws://HOST:PORT/NAME each one;
@@ -83,6 +87,8 @@ Limits (per client unless said):
       --max-pending-sends N       frames waiting for the bus    (default: 4096)
       --max-pending-input N       messages before bus_response  (default: 1024)
       --request-timeout MS        time to send the bus_request  (default: 10000)
+
+${MQTT_USAGE}
 
 Security model:
   what is protected          how
@@ -156,6 +162,7 @@ const OPTIONS = {
   "max-pending-sends": { type: "string" },
   "max-pending-input": { type: "string" },
   "request-timeout": { type: "string" },
+  ...MQTT_OPTIONS,
 } as const;
 
 function positiveInt(name: string, value: string | undefined, max = Number.MAX_SAFE_INTEGER) {
@@ -266,6 +273,8 @@ export async function main(args: string[]): Promise<number> {
   }
   let server;
   let iface: typeof SHARABLE[number];
+  let hub: MqttBackend | undefined;
+  let gateway: MqttGateway | undefined;
   try {
     const bus = serverBus({
       interface: parsed.interface,
@@ -293,8 +302,17 @@ export async function main(args: string[]): Promise<number> {
     if ((parsed.cert === undefined) !== (parsed.key === undefined)) {
       throw new TypeError("--cert and --key go together");
     }
+    const mqtt = mqttFlagOptions(parsed);
+    if (iface === "mqtt") {
+      hub = await MqttBackend.create({
+        ...mqtt,
+        channels: parsed.channel ?? [],
+        discover: parsed["mqtt-discover"],
+      });
+    }
     server = await serve({
-      interface: iface,
+      interface: iface === "mqtt" ? undefined : iface,
+      backend: hub,
       channels,
       bitrate: bus.bitrate,
       upstreamConfig: bus.options,
@@ -308,8 +326,26 @@ export async function main(args: string[]): Promise<number> {
       ],
       ...securityOptions(parsed),
     });
+    if (parsed.mqtt !== undefined) {
+      const limits = securityOptions(parsed);
+      gateway = await MqttGateway.start({
+        ...mqtt,
+        broker: parsed.mqtt,
+        gateway: parsed.gateway ?? Deno.hostname(),
+        backend: server.backend,
+        tx: parsed["mqtt-tx"] ?? false,
+        limits: { ...limits, bitrate: bus.bitrate },
+      });
+      log.info("Gateway {gateway}: publishing to {broker}{tx}", {
+        gateway: gateway.gateway,
+        broker: parsed.mqtt.replace(/\/\/[^@/]*@/, "//"),
+        tx: parsed["mqtt-tx"] ? ", obeying the tx topics" : "",
+      });
+    }
   } catch (error) {
     log.error("Cannot start: {message}", { message: (error as Error).message });
+    await server?.close();
+    await hub?.close();
     return 1;
   }
   const stopDemo: (() => void)[] = [];
@@ -349,6 +385,8 @@ export async function main(args: string[]): Promise<number> {
   const signal = await promise;
   log.info("{signal}: closing every client", { signal });
   for (const stop of stopDemo) stop();
+  await gateway?.close();
   await server.close();
+  await hub?.close();
   return 0;
 }

@@ -46,6 +46,8 @@ interface Channel {
   name: string;
   path: string;
   bitrate: number | null;
+  /** A fleet hub's channel: its gateway online (`true`), offline (`false`) or not heard yet (`null`). */
+  online?: boolean | null;
 }
 
 type PageState = RemoteBusState | "offline";
@@ -88,6 +90,9 @@ let start = NaN;
 let filter: FramePredicate | null = null;
 
 let channels: Channel[] = [];
+/** How often the picker of a fleet hub asks again which gateways are online. */
+const FLEET_REFRESH_MS = 5000;
+let fleetRefresh: ReturnType<typeof setInterval> | undefined;
 let tokenRequired = false;
 // /api/channels answered 401: the server wants a token we lack, or refused ours.
 let listRefused = false;
@@ -407,9 +412,17 @@ async function loadChannels(): Promise<boolean> {
   const options = channels.map((c) => {
     const option = document.createElement("option");
     option.value = c.name;
-    option.textContent = c.name;
+    option.textContent = c.online === false
+      ? `${c.name} (offline)`
+      : c.online === true
+      ? `${c.name} (online)`
+      : c.name;
     return option;
   });
+  // A hub's gateways come and go: keep their state current in the picker.
+  if (channels.some((c) => c.online !== undefined) && fleetRefresh === undefined) {
+    fleetRefresh = setInterval(() => loadChannels().catch(() => {}), FLEET_REFRESH_MS);
+  }
   ui.channel.replaceChildren(...options);
   if (channel) ui.channel.value = channel.name;
   ui.channelBox.hidden = channels.length < 2;

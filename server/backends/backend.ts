@@ -13,6 +13,11 @@ export interface Backend {
   open(channel: string, options: BusOptions): Promise<Bus>;
   /** Releases what the backend holds (a relay's upstream connection); `serve()` calls it for a backend it created. */
   close?(): Promise<void>;
+  /**
+   * More about a channel for `/api/channels`, when the backend knows it (the
+   * MQTT hub: `{online, bitrate, health}` of the channel's gateway).
+   */
+  describe?(channel: string): object;
 }
 
 /**

@@ -52,6 +52,7 @@ export function channelList(
       name,
       path: i === 0 ? "/" : `/${encodeURIComponent(name)}`,
       bitrate: bitrate ?? null,
+      ...backend.describe?.(name),
     }]
   );
   return Response.json(

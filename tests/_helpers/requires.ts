@@ -8,6 +8,8 @@ const PROBES = {
   "chromium": () => exists("/usr/bin/chromium"),
   "can-utils": () => exists("/usr/bin/cansend"),
   "openssl": () => run("openssl", ["version"]),
+  "mosquitto": () => exists("/usr/sbin/mosquitto"),
+  "nats-server": () => exists("/usr/sbin/nats-server"),
 } as const;
 
 export type Requirement = keyof typeof PROBES;

@@ -221,7 +221,7 @@ Deno.test("errors about values name where the value came from", async () => {
     assertThrows(
       () => loadConfig({ env: { HOME: home } }),
       RangeError,
-      `Unknown interface "nosuchbus" (from ${home}/.canrc:2 [default]): use remote, virtual, socketcan`,
+      `Unknown interface "nosuchbus" (from ${home}/.canrc:2 [default]): use remote, virtual, socketcan, mqtt`,
     );
     assertThrows(
       () => loadConfig({ env: { HOME: home, CAN_INTERFACE: "virtual", CAN_BITRATE: "fast" } }),
