@@ -31,4 +31,7 @@ export * from "./core/codec_batch.ts";
 export * from "./core/codec_json.ts";
 export * from "./core/candump.ts";
 export * from "./core/virtual_bus.ts";
+export * from "./core/error_frame.ts";
+export * from "./core/bus_health.ts";
+export * from "./core/codec_bus_state.ts";
 export * from "./client.ts";

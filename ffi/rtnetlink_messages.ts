@@ -239,7 +239,9 @@ export function encodeSetLink(
     }
   }
   const restart = config.restartMs;
-  if (restart !== undefined && !(Number.isInteger(restart) && restart >= 0 && restart <= 0xffffffff)) {
+  if (
+    restart !== undefined && !(Number.isInteger(restart) && restart >= 0 && restart <= 0xffffffff)
+  ) {
     throw new RangeError(`restartMs must be an integer of milliseconds 0 or more, got ${restart}`);
   }
   const w = new Writer();

@@ -20,6 +20,14 @@ Options:
   -c, --channel NAME    channel to share; repeat for several    (default: 0 / can0)
                         ws://HOST:PORT/ is the first, ws://HOST:PORT/NAME each one
   -b, --bitrate BPS     bit rate set on the interface, forced on every client
+                        (socketcan: set over netlink, then the link is brought up)
+      --fd              socketcan: CAN FD mode on (with --data-bitrate)
+      --data-bitrate BPS
+                        socketcan: CAN FD data-phase bit rate
+      --restart-ms MS   socketcan: restart automatically MS after bus-off
+      --listen-only     socketcan: the controller never sends (not even ACKs)
+                        Without any of these the server never changes a link;
+                        changing one needs CAP_NET_ADMIN (root, or setcap)
   -H, --host ADDR       address to listen on                     (default: 127.0.0.1)
                         any other address needs tokens or --insecure
   -p, --port PORT       TCP port                                 (default: ${DEFAULT_PORT})
@@ -111,6 +119,10 @@ const OPTIONS = {
   cert: { type: "string", short: "C" },
   key: { type: "string", short: "K" },
   demo: { type: "boolean" },
+  fd: { type: "boolean" },
+  "data-bitrate": { type: "string" },
+  "restart-ms": { type: "string" },
+  "listen-only": { type: "boolean" },
   verbose: { type: "boolean", short: "v", multiple: true },
   help: { type: "boolean", short: "h" },
   token: { type: "string", short: "t", multiple: true },
@@ -160,6 +172,25 @@ function seconds(name: string, value: string | undefined) {
 }
 
 type Parsed = ReturnType<typeof parse>;
+
+// The link settings of --fd, --data-bitrate, --restart-ms, --listen-only.
+function linkOptions(parsed: Parsed) {
+  const dataBitrate = atLeastOne("data-bitrate", parsed["data-bitrate"]);
+  if (dataBitrate !== undefined && !parsed.fd) {
+    throw new RangeError(`--data-bitrate ${dataBitrate} needs --fd`);
+  }
+  if (
+    (parsed.fd || parsed["listen-only"] || parsed["restart-ms"]) && parsed.interface !== "socketcan"
+  ) {
+    throw new RangeError("--fd, --data-bitrate, --restart-ms and --listen-only need -i socketcan");
+  }
+  return {
+    fd: parsed.fd,
+    dataBitrate,
+    restartMs: positiveInt("restart-ms", parsed["restart-ms"]),
+    listenOnly: parsed["listen-only"],
+  };
+}
 function parse(args: string[]) {
   return parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false }).values;
 }
@@ -258,6 +289,7 @@ export async function main(args: string[]): Promise<number> {
       cert: readFile(parsed.cert),
       key: readFile(parsed.key),
       ...securityOptions(parsed),
+      socketcan: linkOptions(parsed),
     });
   } catch (error) {
     log.error("Cannot start: {message}", { message: (error as Error).message });

@@ -1,6 +1,7 @@
 // The interfaces a server can share. Each client gets its own bus instance
 // from the backend; the backend decides what a channel is.
 import type { Bus, BusOptions } from "../../core/bus.ts";
+import type { BusHealth } from "../../core/bus_health.ts";
 import { VirtualBus, VirtualNetwork } from "../../core/virtual_bus.ts";
 
 /** Opens per-client bus instances on the channels a server shares. */
@@ -11,6 +12,19 @@ export interface Backend {
   readonly channels: readonly string[];
   /** Opens a bus instance for one client. */
   open(channel: string, options: BusOptions): Promise<Bus>;
+  /** A channel's health (state, bit rate, counters); left out where there is none to tell. */
+  health?(channel: string): BusHealth | undefined;
+  /**
+   * Calls `listener` when a channel's health changes: `"state"` for a new
+   * state, `"counters"` when only numbers moved.
+   * @returns Unsubscribes.
+   */
+  watchHealth?(
+    channel: string,
+    listener: (health: BusHealth, change: "state" | "counters") => void,
+  ): () => void;
+  /** Releases what the backend holds (link watchers); the server calls it on close. */
+  close?(): Promise<void>;
 }
 
 /**

@@ -15,6 +15,8 @@ export interface Served {
 export interface ParsedConfig {
   /** The client takes `message_batch` events (`"message_batches": true`). */
   batches: boolean;
+  /** The client takes `bus_state` events (`"bus_state": true`). */
+  busState: boolean;
   options: BusOptions;
   ignored: string[];
 }
@@ -110,7 +112,13 @@ export function parseBusConfig(config: unknown, served: Served): ParsedConfig {
     "can_filters",
     "fd",
     "message_batches",
+    "bus_state",
   ]);
   const ignored = Object.keys(c).filter((key) => !known.has(key) && !PASSIVE_KEYS.has(key));
-  return { options, ignored, batches: bool(c, "message_batches") ?? false };
+  return {
+    options,
+    ignored,
+    batches: bool(c, "message_batches") ?? false,
+    busState: bool(c, "bus_state") ?? false,
+  };
 }

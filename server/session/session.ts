@@ -20,6 +20,7 @@ import { ClientLog } from "./client_log.ts";
 import { ClientAccess } from "./client_access.ts";
 import { BusRequest, type ClientData } from "./bus_request.ts";
 import { ClientEvents } from "./client_events.ts";
+import { BusHealthEvents } from "./bus_health_events.ts";
 import { utf8Length } from "../utf8_length.ts";
 
 /** What a session needs from its server. */
@@ -103,6 +104,8 @@ export class Session {
   // Set once the bus is open, with #bus.
   #events: ClientEvents | undefined;
   #bus: Bus | undefined;
+  #backend: Backend;
+  #health: BusHealthEvents | undefined;
   // "waiting" until the bus is open (the BusRequest tells its stages apart).
   #state: "waiting" | "open" | "closed" = "waiting";
   #onClosed: (session: Session) => void;
@@ -131,6 +134,7 @@ export class Session {
     const limits = this.#limits = context.limits;
     const log = this.#log = context.log;
     this.#onClosed = context.onClosed;
+    this.#backend = context.backend;
     const clientLog = this.#clientLog = new ClientLog(id, log, () => context.tokens(), presented);
     this.#access = new ClientAccess({
       id,
@@ -163,7 +167,7 @@ export class Session {
       access: this.#access,
       admit: () => context.admit?.(this),
       close: (code, reason) => this.close(code, reason),
-      opened: (bus, batches, queued) => this.#opened(bus, batches, queued),
+      opened: (bus, batches, queued, busState) => this.#opened(bus, batches, queued, busState),
     });
     this.finished = new Promise((resolve) => this.#finish = resolve);
     socket.binaryType = "arraybuffer";
@@ -223,6 +227,7 @@ export class Session {
     this.#request.cancel();
     this.#forwarder.close();
     this.#transmitter.close();
+    this.#health?.close();
     this.#tasks.clear();
     const bus = this.#bus;
     (bus ? bus.close() : Promise.resolve()).finally(() => {
@@ -231,7 +236,7 @@ export class Session {
     });
   }
 
-  #opened(bus: Bus, batches: boolean, queued: ClientData[]): void {
+  #opened(bus: Bus, batches: boolean, queued: ClientData[], busState = false): void {
     this.#bus = bus;
     const events = this.#events = new ClientEvents({
       bus,
@@ -245,6 +250,17 @@ export class Session {
     this.#sendEvent({ type: "bus_response", channelInfo: bus.channelInfo });
     this.#log.info("Client {id} opened {info}", { id: this.id, info: bus.channelInfo });
     if (batches) this.#forwarder.batches = true;
+    this.#health = new BusHealthEvents({
+      id: this.id,
+      channel: this.channel,
+      backend: this.#backend,
+      bus,
+      busState,
+      stats: this.stats,
+      log: this.#log,
+      sendEvent: (event) => this.#sendEvent(event),
+      sendError: (message) => this.#sendError(message),
+    });
     this.#forwarder.pump(bus);
     for (const data of queued) this.#handleSafely(events, data);
   }
