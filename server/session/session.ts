@@ -21,6 +21,7 @@ import { ClientAccess } from "./client_access.ts";
 import { BusRequest, type ClientData } from "./bus_request.ts";
 import { ClientEvents } from "./client_events.ts";
 import { BusHealthEvents } from "./bus_health_events.ts";
+import { SendLosses } from "./send_losses.ts";
 import { utf8Length } from "../utf8_length.ts";
 
 /** What a session needs from its server. */
@@ -91,6 +92,7 @@ export class Session {
     dropped: 0,
     rateLimited: 0,
     errors: 0,
+    notSent: 0,
   };
   #socket: WebSocket;
   #limits: Limits;
@@ -106,6 +108,7 @@ export class Session {
   #bus: Bus | undefined;
   #backend: Backend;
   #health: BusHealthEvents | undefined;
+  #losses: SendLosses;
   // "waiting" until the bus is open (the BusRequest tells its stages apart).
   #state: "waiting" | "open" | "closed" = "waiting";
   #onClosed: (session: Session) => void;
@@ -145,7 +148,8 @@ export class Session {
       failed: () => context.authFailed?.(this),
     }, grant);
     const sendError = (message: string) => this.#sendError(message);
-    this.#transmitter = new Transmitter(limits, this.stats, sendError);
+    this.#losses = new SendLosses({ id, channel, log, stats: this.stats, sendError });
+    this.#transmitter = new Transmitter(limits, this.stats, sendError, this.#losses);
     this.#tasks = new PeriodicTasks(limits, this.#transmitter, sendError);
     this.#forwarder = new Forwarder({
       id,
@@ -228,6 +232,7 @@ export class Session {
     this.#forwarder.close();
     this.#transmitter.close();
     this.#health?.close();
+    this.#losses.close();
     this.#tasks.clear();
     const bus = this.#bus;
     (bus ? bus.close() : Promise.resolve()).finally(() => {
