@@ -1,7 +1,7 @@
 // What one client hears about its channel's health: `bus_state` events when
 // its config asked for them (at once, on every change of state, at most once
 // a second while only counters move); for every client, an `error` event when
-// the link is down (at connect or later), and `dropped` notices for frames
+// the link is down as it connects (later, its bus says so: ENETDOWN), and `dropped` notices for frames
 // lost before they reached it: controller overruns (rx_over_errors,
 // rx_fifo_errors) and its own socket's overruns (SO_RXQ_OVFL).
 import type { Logger } from "@logtape/logtape";
@@ -58,7 +58,6 @@ export class BusHealthEvents {
   #lastSent = -Infinity;
   #overruns: number;
   #socketDropped: number;
-  #down = false;
   #closed = false;
 
   /** Sends the current health (if asked) and starts following it. */
@@ -69,7 +68,12 @@ export class BusHealthEvents {
     this.#overruns = health?.stats?.rxOverruns ?? 0;
     this.#socketDropped = droppedOf(bus);
     if (options.busState) this.#send(health);
-    if (health) this.#checkDown(health);
+    // Later, the bus itself reports the link going down (ENETDOWN).
+    if (health?.state === "down") {
+      options.sendError(
+        `"${channel}" is down: frames sent now are lost and none arrive until the server's operator brings it up`,
+      );
+    }
     if (backend.watchHealth) {
       this.#unsubscribe = backend.watchHealth(channel, (h, change) => this.#changed(h, change));
     }
@@ -86,7 +90,6 @@ export class BusHealthEvents {
 
   #changed(health: BusHealth, change: "state" | "counters"): void {
     if (this.#closed) return;
-    this.#checkDown(health);
     const overruns = health.stats?.rxOverruns ?? 0;
     if (overruns > this.#overruns) this.#dropped(overruns - this.#overruns, "controller overrun");
     this.#overruns = overruns;
@@ -118,16 +121,6 @@ export class BusHealthEvents {
         stats: null,
       },
     });
-  }
-
-  #checkDown(health: BusHealth): void {
-    const down = health.state === "down";
-    if (down && !this.#down) {
-      this.#options.sendError(
-        `"${this.#options.channel}" is down: frames sent now are lost and none arrive until the server's operator brings it up`,
-      );
-    }
-    this.#down = down;
   }
 
   #checkDrops(): void {
