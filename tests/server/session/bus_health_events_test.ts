@@ -1,0 +1,94 @@
+// bus_state events and link notices through a real server and client
+// (server/session/bus_health_events.ts). The health source is the one part
+// made up here: a virtual backend whose channel health the test sets, as
+// SocketCanBackend sets it from netlink (tests/vm/kvaser_test.ts runs that).
+import { assert, assertEquals } from "../../_helpers/assert.ts";
+import { serve } from "../../../server.ts";
+import { RemoteBus } from "../../../client.ts";
+import { VirtualBackend } from "../../../server/backends/backend.ts";
+import { type BusHealth, UNKNOWN_HEALTH, zeroStats } from "../../../core/bus_health.ts";
+import { TestClient } from "../../_helpers/ws_client.ts";
+import { JSON_PROTOCOL } from "../../../core/protocol.ts";
+
+class WatchedBackend extends VirtualBackend {
+  current: BusHealth = {
+    ...UNKNOWN_HEALTH,
+    state: "error-active",
+    bitrate: 500000,
+    stats: zeroStats(),
+  };
+  #listeners = new Set<(h: BusHealth, c: "state" | "counters") => void>();
+  health(): BusHealth {
+    return this.current;
+  }
+  watchHealth(_: string, listener: (h: BusHealth, c: "state" | "counters") => void) {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+  set(next: BusHealth, change: "state" | "counters") {
+    this.current = next;
+    for (const listener of this.#listeners) listener(next, change);
+  }
+}
+
+const nextState = (bus: RemoteBus) =>
+  new Promise<BusHealth>((resolve) =>
+    bus.addEventListener("busstate", (e) => resolve((e as CustomEvent<BusHealth>).detail), {
+      once: true,
+    })
+  );
+
+Deno.test("bus_state: a client that asks gets the health at once and every change of state", async () => {
+  const backend = new WatchedBackend();
+  await using server = await serve({ port: 0, backend });
+  await using bus = await RemoteBus.connect(server.url, { busState: true });
+  for (let i = 0; i < 20 && bus.busState === null; i++) await new Promise((r) => setTimeout(r, 10));
+  assertEquals(bus.busState?.state, "error-active");
+  assertEquals(bus.busState?.bitrate, 500000);
+  const warned = nextState(bus);
+  backend.set(
+    { ...backend.current, state: "error-warning", errorCounters: { tx: 96, rx: 0 } },
+    "state",
+  );
+  assertEquals((await warned).state, "error-warning");
+  assertEquals(bus.busState?.errorCounters, { tx: 96, rx: 0 });
+  // Counters alone: reported, at most once a second; the last value arrives.
+  for (let tx = 97; tx <= 100; tx++) {
+    backend.set({ ...backend.current, errorCounters: { tx, rx: 0 } }, "counters");
+  }
+  for (let i = 0; i < 300 && bus.busState?.errorCounters?.tx !== 100; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assertEquals(bus.busState?.errorCounters, { tx: 100, rx: 0 });
+});
+
+Deno.test("bus_state: a python-can-remote client gets none; a down link is an error event at connect", async () => {
+  const backend = new WatchedBackend();
+  backend.current = { ...backend.current, state: "down" };
+  await using server = await serve({ port: 0, backend });
+  const client = await TestClient.connect(server.url, {}, [JSON_PROTOCOL]);
+  try {
+    const event = await client.nextEvent();
+    assert(event.type === "error");
+    assertEquals(
+      event.message,
+      '"0" is down: frames sent now are lost and none arrive until the server\'s operator brings it up',
+    );
+    backend.set({ ...backend.current, state: "error-active" }, "state");
+    assertEquals(await client.drain(200), []);
+  } finally {
+    await client.close();
+  }
+});
+
+Deno.test("bus_state: controller overruns reach every client as dropped notices", async () => {
+  const backend = new WatchedBackend();
+  await using server = await serve({ port: 0, backend });
+  await using bus = await RemoteBus.connect(server.url);
+  const notice = new Promise<{ count: number; total: number }>((resolve) =>
+    bus.addEventListener("dropped", (e) => resolve((e as CustomEvent).detail), { once: true })
+  );
+  backend.set({ ...backend.current, stats: { ...zeroStats(), rxOverruns: 3 } }, "counters");
+  assertEquals(await notice, { count: 3, total: 3 });
+  assertEquals(bus.dropped, 3);
+});
