@@ -28,6 +28,7 @@
  * @module
  */
 
+import { describeErrorFrame } from "../core/error_frame.ts";
 import { stringifyCandump } from "../core/candump.ts";
 import type { CanFrame } from "../core/frame.ts";
 import { RemoteError } from "../core/errors.ts";
@@ -58,6 +59,8 @@ Shows the frames on a bus as candump does, until Ctrl-C.
 Options:
   -L                      candump -L lines: (timestamp) channel frame, as canplayer reads them
   -a                      the data as ASCII too
+  -e                      error frames in words, as candump -e writes them
+                          (controller-problem{rx-error-warning}, bus-off, ...)
   -t a|A|d|z              timestamps: absolute, absolute with date, delta, zero-based
   -n COUNT                stop after COUNT frames
   -T MS                   stop when no frame came for MS milliseconds
@@ -76,6 +79,7 @@ const OPTIONS = {
   ...BUS_OPTIONS,
   log: { type: "boolean", short: "L" },
   ascii: { type: "boolean", short: "a" },
+  errors: { type: "boolean", short: "e" },
   timestamp: { type: "string", short: "t" },
   count: { type: "string", short: "n" },
   timeout: { type: "string", short: "T" },
@@ -225,7 +229,11 @@ export function main(args: string[], io: ToolIo = {}): Promise<number> {
           // As candump: once an extended id was seen, standard ids are indented.
           if (frame.isExtendedId && !frame.isErrorFrame) view.indent = true;
           const prefix = stamper ? " " + stamper.format(frame.timestamp) : " ";
-          await out.write(`${prefix} ${channelName(frame)}  ${longFrame(frame, view)}\n`);
+          let line = `${prefix} ${channelName(frame)}  ${longFrame(frame, view)}\n`;
+          if (values.errors && frame.isErrorFrame) {
+            line += describeErrorFrame(frame).map((words) => `\t${words}\n`).join("");
+          }
+          await out.write(line);
         }
       }
       return 0;

@@ -151,3 +151,13 @@ Deno.test("dump takes several filters after one --filter, as python-can's tools 
   const ids = out.text().trimEnd().split("\n").map((line) => parseCandump(line).arbitrationId);
   assertEquals(ids, [0x7ff, 0x1f334455]);
 });
+
+Deno.test("dump -e writes error frames in candump -e's words", async () => {
+  const text = await dump(["-e"]);
+  // can-utils 2020.11: candump -e prints "\tbus-error" under 20000080's line.
+  assertEquals(text.split("\n").slice(-3), [
+    "  vcan0  20000080   [8]  00 00 00 00 00 00 00 00   ERRORFRAME",
+    "\tbus-error",
+    "",
+  ]);
+});
