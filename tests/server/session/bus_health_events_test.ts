@@ -5,31 +5,10 @@
 import { assert, assertEquals } from "../../_helpers/assert.ts";
 import { serve } from "../../../server.ts";
 import { RemoteBus } from "../../../client.ts";
-import { VirtualBackend } from "../../../server/backends/backend.ts";
-import { type BusHealth, UNKNOWN_HEALTH, zeroStats } from "../../../core/bus_health.ts";
+import { WatchedBackend } from "../../_helpers/watched_backend.ts";
+import { type BusHealth, zeroStats } from "../../../core/bus_health.ts";
 import { TestClient } from "../../_helpers/ws_client.ts";
 import { JSON_PROTOCOL } from "../../../core/protocol.ts";
-
-class WatchedBackend extends VirtualBackend {
-  current: BusHealth = {
-    ...UNKNOWN_HEALTH,
-    state: "error-active",
-    bitrate: 500000,
-    stats: zeroStats(),
-  };
-  #listeners = new Set<(h: BusHealth, c: "state" | "counters") => void>();
-  health(): BusHealth {
-    return this.current;
-  }
-  watchHealth(_: string, listener: (h: BusHealth, c: "state" | "counters") => void) {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-  set(next: BusHealth, change: "state" | "counters") {
-    this.current = next;
-    for (const listener of this.#listeners) listener(next, change);
-  }
-}
 
 const nextState = (bus: RemoteBus) =>
   new Promise<BusHealth>((resolve) =>
