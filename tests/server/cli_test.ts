@@ -89,3 +89,38 @@ Deno.test("server CLI: a bad flag value is refused with a message that quotes it
   assert(result.code !== 0, text);
   assert(text.includes('--port must be an integer 0-65535, got "http"'), text);
 });
+
+Deno.test("server CLI: link flags are checked before anything starts", async (t) => {
+  const refused = async (args: string[], words: string) => {
+    const result = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", SERVER, "-p", "0", ...args],
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const text = new TextDecoder().decode(result.stdout) + new TextDecoder().decode(result.stderr);
+    assertEquals(result.code, 1, text);
+    assert(text.includes(words), text);
+  };
+  await t.step(
+    "--data-bitrate needs --fd",
+    () =>
+      refused(
+        ["-i", "socketcan", "--data-bitrate", "2000000"],
+        "--data-bitrate 2000000 needs --fd",
+      ),
+  );
+  await t.step(
+    "link flags need socketcan",
+    () =>
+      refused(
+        ["--listen-only"],
+        "--fd, --data-bitrate, --restart-ms and --listen-only need -i socketcan",
+      ),
+  );
+  await t.step(
+    "--restart-ms takes an integer",
+    () =>
+      refused(["-i", "socketcan", "--restart-ms", "soon"], "--restart-ms must be an integer 0-"),
+  );
+});

@@ -153,10 +153,22 @@ function isController(name: string): boolean {
   }
 }
 
-/** can0 and can1 are emulated controllers on one bus (tests/vm/run.sh with VCANVM_HW=kvaser). */
+function driverOf(name: string): string {
+  try {
+    return Deno.realPathSync(`/sys/class/net/${name}/device/driver`).split("/").pop()!;
+  } catch {
+    return "";
+  }
+}
+
+/** can0 and can1 are emulated controllers on one bus (tests/vm/run.sh with VCANVM_HW set). */
 export const haveCanHw: boolean = inVm && isController("can0") && isController("can1");
-/** Test options that skip a test without the emulated controllers. */
-export const needsCanHw = { ignore: !haveCanHw } as const;
+/** The driver of can0: `kvaser_pci` (VCANVM_HW=kvaser) or `ctucanfd_pci` (VCANVM_HW=ctucan). */
+export const canDriver: string = haveCanHw ? driverOf("can0") : "";
+/** Test options that skip a test without emulated SJA1000 controllers (VCANVM_HW=kvaser). */
+export const needsCanHw = { ignore: canDriver !== "kvaser_pci" } as const;
+/** Test options that skip a test without emulated CTU CAN FD controllers (VCANVM_HW=ctucan). */
+export const needsCtucan = { ignore: canDriver !== "ctucanfd_pci" } as const;
 
 /** Reads a counter of /sys/class/net/NAME/statistics. */
 export function netStat(name: string, counter: string): number {

@@ -320,3 +320,65 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name:
+    "kvaser: --listen-only and --restart-ms reach the controller; without CAP_NET_ADMIN the server names the fixes",
+  ...needsCanHw,
+  fn: async () => {
+    await resetControllers();
+    const server = (args: string[], wrap: string[] = []) =>
+      new Deno.Command(wrap[0] ?? Deno.execPath(), {
+        args: [
+          ...wrap.slice(1),
+          ...(wrap.length ? [Deno.execPath()] : []),
+          "run",
+          "-A",
+          "server.ts",
+          "-i",
+          "socketcan",
+          "-c",
+          "can0",
+          "-p",
+          "0",
+          ...args,
+        ],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      });
+    // capsh drops CAP_NET_ADMIN from the bounding set: root without it.
+    const denied = await server(["-b", "250000"], [
+      "capsh",
+      "--drop=cap_net_admin",
+      "--",
+      "-c",
+      'exec "$0" "$@"',
+    ])
+      .output().catch(() => undefined);
+    if (denied) {
+      const text = new TextDecoder().decode(denied.stdout) +
+        new TextDecoder().decode(denied.stderr);
+      assertEquals(denied.code, 1, text);
+      assertMatch(text, /Cannot configure "can0": operation not permitted/);
+      assertMatch(text, /needs CAP_NET_ADMIN/);
+      assertMatch(text, /setcap cap_net_admin\+ep/);
+      assertMatch(text, /sudo ip link set can0 up type can bitrate 250000/);
+    }
+    const child = server(["-b", "125000", "--listen-only", "--restart-ms", "250"]).spawn();
+    try {
+      const deadline = Date.now() + 20000;
+      let details = "";
+      while (Date.now() < deadline && !/state UP/.test(details)) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        details = await run("ip", "-details", "link", "show", "can0");
+      }
+      assertMatch(details, /<LISTEN-ONLY>/);
+      assertMatch(details, /restart-ms 250/);
+      assertMatch(details, /bitrate 125000/);
+    } finally {
+      child.kill("SIGTERM");
+      await child.output();
+    }
+  },
+});
