@@ -143,6 +143,10 @@ export class ChannelHealth {
   #lastLink: LinkStatus | undefined;
 
   #update(link: LinkStatus | undefined): void {
+    // A vcan that comes back up starts afresh, as a controller does.
+    if (link?.up && !this.#lastLink?.up && this.#frameState.state !== "error-active") {
+      this.#frameState = { ...this.#frameState, state: "error-active", errorCounters: null };
+    }
     this.#lastLink = link;
     this.#set(this.#merge(link));
   }
