@@ -6,6 +6,13 @@ import { assert, assertEquals } from "../../_helpers/assert.ts";
 import { serve } from "../../../server.ts";
 import { RemoteBus } from "../../../client.ts";
 import { WatchedBackend } from "../../_helpers/watched_backend.ts";
+import { VirtualBackend } from "../../../server/backends/backend.ts";
+import { VirtualBus, VirtualNetwork } from "../../../core/virtual_bus.ts";
+import { createFrame } from "../../../core/frame.ts";
+import type { CanEvent } from "../../../core/events.ts";
+import type { SessionStats } from "../../../server/session/stats.ts";
+import { BusHealthEvents } from "../../../server/session/bus_health_events.ts";
+import { getLogger } from "@logtape/logtape";
 import { type BusHealth, zeroStats } from "../../../core/bus_health.ts";
 import { TestClient } from "../../_helpers/ws_client.ts";
 import { JSON_PROTOCOL } from "../../../core/protocol.ts";
@@ -70,4 +77,35 @@ Deno.test("bus_state: controller overruns reach every client as dropped notices"
   backend.set({ ...backend.current, stats: { ...zeroStats(), rxOverruns: 3 } }, "counters");
   assertEquals(await notice, { count: 3, total: 3 });
   assertEquals(bus.dropped, 3);
+});
+
+Deno.test("bus_state: frames a client's own bus lost (its socket overran) reach it as a dropped notice", async () => {
+  // A bus that loses what nobody reads in time, as a SocketCAN socket does
+  // when its receive buffer overruns (SO_RXQ_OVFL): its `dropped` grows.
+  const network = new VirtualNetwork();
+  await using bus = VirtualBus.open({ channel: "0", network, queueLimit: 2 });
+  await using peer = VirtualBus.open({ channel: "0", network });
+  const events: CanEvent[] = [];
+  const stats: SessionStats = { received: 0, sent: 0, dropped: 0, rateLimited: 0, errors: 0 };
+  const reporter = new BusHealthEvents({
+    id: 1,
+    channel: "0",
+    backend: new VirtualBackend(),
+    bus,
+    busState: false,
+    stats,
+    log: getLogger("test"),
+    sendEvent: (event) => events.push(event),
+    sendError: () => {},
+  });
+  try {
+    for (let i = 0; i < 5; i++) await peer.send(createFrame({ arbitrationId: i, data: [] }));
+    for (let i = 0; i < 150 && events.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assertEquals(events, [{ type: "dropped", count: 3, total: 3 }]);
+    assertEquals(stats.dropped, 3);
+  } finally {
+    reporter.close();
+  }
 });
