@@ -33,6 +33,7 @@ import { type CanFrame, validateFrame } from "./core/frame.ts";
 import { JSON_PROTOCOL } from "./core/protocol.ts";
 import { FrameQueue } from "./core/_frame_queue.ts";
 import { RemoteInbox } from "./client/inbox.ts";
+import type { BusHealth } from "./core/bus_health.ts";
 import { RemotePeriodicTasks } from "./client/periodic.ts";
 import { type RemoteSettings, remoteSettings, setConfigFilters } from "./client/config.ts";
 import { closeSocket, isPermanent } from "./client/close.ts";
@@ -46,6 +47,7 @@ export { tokenProtocol } from "./client/token.ts";
 export type { ReconnectOptions, RemoteBusOptions, TokenTransport } from "./client/options.ts";
 export type { RemoteBusState, StateChangeDetail } from "./client/events.ts";
 export type { DroppedDetail, RemoteBusEventMap } from "./client/events.ts";
+export type { BusHealth, BusState, BusStats } from "./core/bus_health.ts";
 
 /**
  * A CAN bus on a remote server, speaking python-can-remote's WebSocket
@@ -187,6 +189,31 @@ export class RemoteBus extends EventTarget implements Bus {
    */
   get dropped(): number {
     return this.#inbox.dropped;
+  }
+
+  /**
+   * The channel's health as the server last reported it: controller state
+   * (`"error-active"`, `"error-warning"`, `"error-passive"`, `"bus-off"`,
+   * `"stopped"`, `"down"`; `null` on a virtual bus), bit rate, error
+   * counters and statistics. `null` until the first report, and always
+   * without the `busState` option. Each report also dispatches a
+   * `"busstate"` event.
+   *
+   * @example Watch a channel's state (a virtual bus has no controller: `state` is null)
+   * ```ts
+   * import { serve } from "./server.ts";
+   * import { RemoteBus } from "./client.ts";
+   * await using server = await serve({ port: 0 });
+   * const bus = await RemoteBus.connect(server.url, { busState: true });
+   * // Later reports (the first may arrive before connect() resolves):
+   * bus.addEventListener("busstate", (event) => console.info("bus:", event.detail.state));
+   * await new Promise((resolve) => setTimeout(resolve, 100)); // the first report follows bus_response
+   * if (bus.busState === null || bus.busState.state !== null) throw new Error();
+   * await bus.close();
+   * ```
+   */
+  get busState(): BusHealth | null {
+    return this.#inbox.busState;
   }
 
   /**
@@ -404,7 +431,7 @@ export class RemoteBus extends EventTarget implements Bus {
   }
 
   /**
-   * Listens for `"error"`, `"dropped"` and `"statechange"` events ({@linkcode RemoteBusEventMap}).
+   * Listens for `"error"`, `"dropped"`, `"statechange"` and `"busstate"` events ({@linkcode RemoteBusEventMap}).
    * @param type Event name.
    * @param listener Called with the event.
    * @param options Standard listener options.

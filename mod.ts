@@ -49,4 +49,7 @@ export { decodeDbcText } from "./core/dbc/text.ts";
 export { DbcDatabase, type DbcDatabaseInit, type DecodableFrame } from "./core/dbc/database.ts";
 export { decodeSignals, type EncodeOptions, encodeSignals, signalValue } from "./core/dbc/codec.ts";
 export { DbcCollection, type NamedDbc } from "./core/dbc/collection.ts";
+export * from "./core/error_frame.ts";
+export * from "./core/bus_health.ts";
+export * from "./core/codec_bus_state.ts";
 export * from "./client.ts";

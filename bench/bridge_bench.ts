@@ -19,6 +19,9 @@ const args = parseArgs({
     "only-memory": { type: "boolean", default: false },
     "server-v8-flags": { type: "string" },
     "server-output": { type: "boolean", default: false },
+    // Share this SocketCAN interface instead of the virtual bus (in the VM:
+    // tests/vm/run-in-vcan-vm.sh deno run -A bench/bridge_bench.ts --socketcan vcan0).
+    socketcan: { type: "string" },
   },
 }).values;
 const FRAMES = args.quick ? 2000 : Number(args.frames);
@@ -44,7 +47,13 @@ async function startServer(script = "../server.ts"): Promise<Server> {
       ...(args["server-v8-flags"] ? [`--v8-flags=${args["server-v8-flags"]}`] : []),
       path,
       ...(script === "../server.ts"
-        ? ["-p", String(port), "--max-send-rate", "0"]
+        ? [
+          "-p",
+          String(port),
+          "--max-send-rate",
+          "0",
+          ...(args.socketcan ? ["-i", "socketcan", "-c", args.socketcan] : []),
+        ]
         : [String(port)]),
     ],
     stdout: "piped",

@@ -28,6 +28,7 @@
  * @module
  */
 
+import { describeErrorFrame } from "../core/error_frame.ts";
 import { stringifyCandump } from "../core/candump.ts";
 import { channelName } from "../core/_channel_name.ts";
 import type { CanFrame } from "../core/frame.ts";
@@ -60,6 +61,8 @@ Shows the frames on a bus as candump does, until Ctrl-C.
 Options:
   -L                      candump -L lines: (timestamp) channel frame, as canplayer reads them
   -a                      the data as ASCII too
+  -e                      error frames in words, as candump -e writes them
+                          (controller-problem{rx-error-warning}, bus-off, ...)
   -t a|A|d|z              timestamps: absolute, absolute with date, delta, zero-based
   -n COUNT                stop after COUNT frames
   -T MS                   stop when no frame came for MS milliseconds
@@ -82,6 +85,7 @@ const OPTIONS = {
   ...BUS_OPTIONS,
   log: { type: "boolean", short: "L" },
   ascii: { type: "boolean", short: "a" },
+  errors: { type: "boolean", short: "e" },
   timestamp: { type: "string", short: "t" },
   count: { type: "string", short: "n" },
   timeout: { type: "string", short: "T" },
@@ -236,6 +240,9 @@ export function main(args: string[], io: ToolIo = {}): Promise<number> {
           if (frame.isExtendedId && !frame.isErrorFrame) view.indent = true;
           const prefix = stamper ? " " + stamper.format(frame.timestamp) : " ";
           let text = `${prefix} ${frameChannel(frame, busChannel)}  ${longFrame(frame, view)}\n`;
+          if (values.errors && frame.isErrorFrame) {
+            text += describeErrorFrame(frame).map((words) => `\t${words}\n`).join("");
+          }
           const decoded = dbc?.decode(frame);
           if (decoded) text += `      ${formatSignals(decoded)}\n`;
           await out.write(text);

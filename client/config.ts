@@ -87,6 +87,11 @@ export function remoteSettings(options: RemoteBusOptions): RemoteSettings {
     throw new TypeError(`messageBatches must be true or false, got ${JSON.stringify(batches)}`);
   }
   if (batches && config.message_batches === undefined) config.message_batches = true;
+  const busState = options.busState ?? false;
+  if (typeof busState !== "boolean") {
+    throw new TypeError(`busState must be true or false, got ${JSON.stringify(busState)}`);
+  }
+  if (busState && config.bus_state === undefined) config.bus_state = true;
   const timeout = positive(options.timeout ?? 5000, "timeout");
   const retry = retryOptions(options.reconnect);
   const maxBuffered = nonNegative(options.maxBufferedAmount ?? 1 << 20, "maxBufferedAmount");

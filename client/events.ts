@@ -1,5 +1,6 @@
 // Private: the events a RemoteBus dispatches and its connection states,
 // public types that client.ts re-exports.
+import type { BusHealth } from "../core/bus_health.ts";
 
 /**
  * Where a {@linkcode RemoteBus} is. `"connecting"` lasts while `connect()` is
@@ -68,4 +69,6 @@ export interface RemoteBusEventMap {
   dropped: CustomEvent<DroppedDetail>;
   /** {@linkcode RemoteBus.state} changed. */
   statechange: CustomEvent<StateChangeDetail>;
+  /** The server reported the channel's health (`busState: true`); `detail` is the report. */
+  busstate: CustomEvent<BusHealth>;
 }

@@ -7,6 +7,7 @@ import { RemoteError } from "../core/errors.ts";
 import type { CanEvent } from "../core/events.ts";
 import type { FrameQueue } from "../core/_frame_queue.ts";
 import type { DroppedDetail } from "./events.ts";
+import type { BusHealth } from "../core/bus_health.ts";
 
 /**
  * Hands what the server sends to a bus's receive queue and listeners.
@@ -57,6 +58,9 @@ export class RemoteInbox {
    */
   closing = false;
 
+  /** The latest `bus_state` report, or `null` before the first. */
+  busState: BusHealth | null = null;
+
   /** Takes one event from the server once the connection is open. */
   event(event: CanEvent): void {
     if (this.closing) {
@@ -80,6 +84,12 @@ export class RemoteInbox {
           new CustomEvent<DroppedDetail>("dropped", {
             detail: { count: event.count, total: event.total },
           }),
+        );
+        return;
+      case "bus_state":
+        this.busState = event.health;
+        this.#target.dispatchEvent(
+          new CustomEvent<BusHealth>("busstate", { detail: event.health }),
         );
         return;
       default: // bus_request, bus_response, periodic_*: nothing for a client to do

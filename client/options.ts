@@ -87,6 +87,15 @@ export interface RemoteBusOptions extends BusOptions {
    */
   messageBatches?: boolean;
   /**
+   * Ask the server for `bus_state` events (`"bus_state": true` in the
+   * config): a canremote server then reports the channel's health (controller
+   * state, bit rate, error counters, statistics) at once and on every change;
+   * {@linkcode RemoteBus.busState} holds the latest and a `"busstate"` event
+   * announces each. python-can-remote's server ignores the key.
+   * @default {false}
+   */
+  busState?: boolean;
+  /**
    * Bytes the WebSocket may hold unsent before `send()` waits for it to drain.
    * @default {1048576}
    */

@@ -16,6 +16,7 @@ import { type CanEvent, UnknownEventTypeError } from "./events.ts";
 import type { CanFrame } from "./frame.ts";
 import { type CanFilter, checkFilters, MAX_FILTERS } from "./bus.ts";
 import { EVENT_TYPES } from "./protocol.ts";
+import { busStateFromJson, busStateToJson } from "./codec_bus_state.ts";
 import { filtersToJson } from "./_filters_json.ts";
 import { mustBe, show } from "./_show.ts";
 
@@ -467,6 +468,8 @@ export function encodeJson(event: CanEvent): string {
       }}}`;
     case "set_filters":
       return `{"type": "set_filters", "payload": ${filtersText(event.filters)}}`;
+    case "bus_state":
+      return `{"type": "bus_state", "payload": ${busStateToJson(event.health)}}`;
     case "message_batch":
       if (!Array.isArray(event.frames) || event.frames.length === 0) {
         throw new RangeError("A message_batch needs at least one frame");
@@ -558,6 +561,8 @@ export function decodeJson(text: string): CanEvent {
       return { type, arbitrationId: u32(payload, 'The "periodic_stop" payload') };
     case "set_filters":
       return { type, filters: filtersFromJson(payload) };
+    case "bus_state":
+      return { type, health: busStateFromJson(payload) };
     case "message_batch": {
       if (!Array.isArray(payload) || payload.length === 0) {
         throw new TypeError(

@@ -8,6 +8,7 @@
 
 import type { CanFilter } from "./bus.ts";
 import type { CanFrame } from "./frame.ts";
+import type { BusHealth } from "./bus_health.ts";
 
 /**
  * One protocol event, decoded.
@@ -30,6 +31,10 @@ import type { CanFrame } from "./frame.ts";
  * - `set_filters`: canremote's addition. A client replaces its receive
  *   filters on the server (`null` passes everything); python-can-remote's
  *   server ignores it, so clients filter locally as well.
+ * - `bus_state`: canremote's addition. The channel's health (controller
+ *   state, bit rate, error counters, statistics), sent only to a client
+ *   whose config asked for `bus_state`: at once, on every change of state,
+ *   and at most once a second while counters move.
  *
  * @example
  * ```ts
@@ -53,7 +58,8 @@ export type CanEvent =
   | { type: "periodic_stop"; arbitrationId: number }
   | { type: "dropped"; count: number; total: number }
   | { type: "set_filters"; filters: CanFilter[] | null }
-  | { type: "message_batch"; frames: CanFrame[] };
+  | { type: "message_batch"; frames: CanFrame[] }
+  | { type: "bus_state"; health: BusHealth };
 
 /**
  * The event of one type, for narrowing: `CanEventOf<"message">` is

@@ -28,7 +28,7 @@ export const TOKEN_PROTOCOL_PREFIX = "canremote.token.";
 export const DEFAULT_PORT = 54701;
 
 /**
- * Event types. `dropped`, `set_filters` and `message_batch` are canremote's additions;
+ * Event types. `dropped`, `set_filters`, `message_batch` and `bus_state` are canremote's additions;
  * python-can-remote ignores unknown types.
  */
 export type EventType =
@@ -40,7 +40,8 @@ export type EventType =
   | "periodic_stop"
   | "dropped"
   | "set_filters"
-  | "message_batch";
+  | "message_batch"
+  | "bus_state";
 
 /** Every event type, for validation. */
 export const EVENT_TYPES: readonly EventType[] = Object.freeze([
@@ -53,6 +54,7 @@ export const EVENT_TYPES: readonly EventType[] = Object.freeze([
   "dropped",
   "set_filters",
   "message_batch",
+  "bus_state",
 ]);
 
 /** Type byte of a binary CAN message (offset 0). */

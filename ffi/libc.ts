@@ -18,6 +18,8 @@ export const LIBC_SYMBOLS = {
   // int recvmmsg(int sockfd, struct mmsghdr *msgvec, unsigned int vlen, int flags,
   //              struct timespec *timeout);
   recvmmsg: { parameters: ["i32", "buffer", "u32", "i32", "pointer"], result: "i32" },
+  // ssize_t recv(int sockfd, void *buf, size_t len, int flags);
+  recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
   // ssize_t write(int fd, const void *buf, size_t count);
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   // int poll(struct pollfd *fds, nfds_t nfds, int timeout);  -- on a worker thread

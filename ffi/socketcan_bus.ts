@@ -125,7 +125,7 @@ export class SocketCanBus implements Bus {
   #sendTimeoutMs: number;
   #sends: PendingSend[] = [];
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #retryDelay = 1;
+  #retryDelay = 0;
   #lastRetryErrno = ENOBUFS;
   #tasks = new Set<LocalPeriodicTask>();
   #closing = false;
@@ -282,7 +282,9 @@ export class SocketCanBus implements Bus {
       const result = this.#write(head.bytes);
       if (result === "retry") {
         if (performance.now() < head.deadline) {
-          this.#retryDelay = Math.min(this.#retryDelay * 2, 16);
+          // A controller's queue (txqueuelen, 10 on most drivers) empties in
+          // about a millisecond at 1 Mbit/s: short waits keep the bus busy.
+          this.#retryDelay = Math.min(Math.max(this.#retryDelay * 2, 1), 4);
           this.#retryTimer = setTimeout(this.#flushSends, this.#retryDelay);
           return;
         }
@@ -299,7 +301,7 @@ export class SocketCanBus implements Bus {
         continue;
       }
       this.#sends.shift();
-      this.#retryDelay = 1;
+      this.#retryDelay = 0;
       if (result === undefined) head.resolve();
       else head.reject(result);
     }

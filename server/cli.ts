@@ -39,6 +39,14 @@ Options:
       --context NAME    config section [NAME] and CAN_*_NAME variables
                         (without -i/-c/-b they come from ~/.canrc, /etc/can.conf
                         and CAN_* as in python-can; the log says which)
+                        (socketcan: set over netlink, then the link is brought up)
+      --fd              socketcan: CAN FD mode on (with --data-bitrate)
+      --data-bitrate BPS
+                        socketcan: CAN FD data-phase bit rate
+      --restart-ms MS   socketcan: restart automatically MS after bus-off
+      --listen-only     socketcan: the controller never sends (not even ACKs)
+                        Without any of these the server never changes a link;
+                        changing one needs CAP_NET_ADMIN (root, or setcap)
   -H, --host ADDR       address to listen on                     (default: 127.0.0.1)
                         any other address needs tokens or --insecure
   -p, --port PORT       TCP port                                 (default: ${DEFAULT_PORT})
@@ -139,6 +147,10 @@ const OPTIONS = {
   key: { type: "string", short: "K" },
   demo: { type: "boolean" },
   dbc: { type: "string", multiple: true },
+  fd: { type: "boolean" },
+  "data-bitrate": { type: "string" },
+  "restart-ms": { type: "string" },
+  "listen-only": { type: "boolean" },
   verbose: { type: "boolean", short: "v", multiple: true },
   context: { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -191,6 +203,27 @@ function seconds(name: string, value: string | undefined) {
 }
 
 type Parsed = ReturnType<typeof parse>;
+
+// The link settings of --fd, --data-bitrate, --restart-ms, --listen-only.
+function linkOptions(parsed: Parsed, iface: string) {
+  const dataBitrate = parsed["data-bitrate"] === undefined
+    ? undefined
+    : configBitrate(parsed["data-bitrate"], "--data-bitrate");
+  if (dataBitrate !== undefined && !parsed.fd) {
+    throw new RangeError(`--data-bitrate ${dataBitrate} needs --fd`);
+  }
+  if (
+    (parsed.fd || parsed["listen-only"] || parsed["restart-ms"]) && iface !== "socketcan"
+  ) {
+    throw new RangeError("--fd, --data-bitrate, --restart-ms and --listen-only need -i socketcan");
+  }
+  return {
+    fd: parsed.fd,
+    dataBitrate,
+    restartMs: positiveInt("restart-ms", parsed["restart-ms"]),
+    listenOnly: parsed["listen-only"],
+  };
+}
 function parse(args: string[]) {
   return parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false }).values;
 }
@@ -325,6 +358,7 @@ export async function main(args: string[]): Promise<number> {
         ...await readDbcFiles(parsed.dbc ?? []),
       ],
       ...securityOptions(parsed),
+      socketcan: linkOptions(parsed, iface),
     });
     if (parsed.mqtt !== undefined) {
       const limits = securityOptions(parsed);

@@ -9,7 +9,7 @@
 import { type Backend, VirtualBackend } from "./backends/backend.ts";
 import { CanBridge } from "./http/bridge.ts";
 import type { DbcFile } from "./http/dbc_list.ts";
-import { SocketCanBackend } from "./backends/socketcan.ts";
+import { SocketCanBackend, type SocketCanBackendOptions } from "./backends/socketcan.ts";
 import type { Limits } from "./limits.ts";
 import { DEFAULT_PORT } from "../core/protocol.ts";
 import { getLogger } from "@logtape/logtape";
@@ -39,6 +39,12 @@ export interface ServeOptions extends Partial<Limits> {
   channels?: (string | number)[];
   /** A ready backend; overrides `interface` and `channels`. */
   backend?: Backend;
+  /**
+   * For `interface: "socketcan"`: the link settings (data bit rate, FD,
+   * restart-ms, listen-only) set with the `bitrate` before the links are
+   * brought up. Without any, the server never changes a link.
+   */
+  socketcan?: SocketCanBackendOptions;
   /**
    * Address to listen on.
    * @default {"127.0.0.1"}
@@ -284,6 +290,7 @@ async function createBackend(options: ServeOptions): Promise<Backend> {
   if (name === "socketcan") {
     return SocketCanBackend.create((options.channels ?? ["can0"]).map(String), {
       bitrate: options.bitrate,
+      ...options.socketcan,
     });
   }
   throw new RangeError(

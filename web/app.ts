@@ -40,6 +40,7 @@ import { SignalPlot } from "./signal_plot.ts";
 import { SignalSeries } from "./signal_series.ts";
 import { formatValue, type SignalRef, SignalsPanel } from "./signals_panel.ts";
 import { SignalTransmit } from "./signal_transmit.ts";
+import { HealthPanel, stateLabel } from "./health_panel.ts";
 
 /** A channel as `/api/channels` lists it. */
 interface Channel {
@@ -157,6 +158,7 @@ const scheduleRender = () => {
 
 const traceView = new TraceView(ui.traceView, store, scheduleRender);
 const idView = new IdView(ui.idsView, table, scheduleRender);
+const health = new HealthPanel();
 const transmit = new TransmitPanel({
   bus: () => bus,
   sent: () => {
@@ -524,6 +526,7 @@ async function connect(name?: string): Promise<void> {
   for (let attempt = 0; mine === session; attempt++) {
     const options: RemoteBusOptions = {
       receiveOwnMessages: true,
+      busState: true,
       reconnect: { initialDelay: 250, maxDelay: 2000 },
     };
     const token = storedToken();
@@ -563,7 +566,18 @@ async function connect(name?: string): Promise<void> {
     }
   });
   current.addEventListener("dropped", (event) => {
-    notice(`The server dropped ${event.detail.count} frames: this page read too slowly`);
+    notice(
+      `${event.detail.count} frames lost before this page got them (it read too slowly, or the controller or socket overran)`,
+    );
+  });
+  health.update(current.busState);
+  current.addEventListener("busstate", (event) => {
+    if (bus !== current) return;
+    const before = health.state;
+    health.update(event.detail);
+    if (before !== undefined && event.detail.state !== before) {
+      notice(`${channel?.name ?? "The bus"} is ${stateLabel(event.detail.state)}`);
+    }
   });
   setState(current.state);
   setText(ui.info, current.channelInfo);

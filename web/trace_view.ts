@@ -10,6 +10,7 @@ import { rowWithCells, setFlags, setFrameKind, setText } from "./_dom.ts";
 import { formatData, formatId, formatTime, frameFlags, type TimeMode } from "./format.ts";
 import type { TraceStore } from "./trace_store.ts";
 import { type ListRow, VirtualList } from "./virtual_list.ts";
+import { describeErrorFrame } from "../core/error_frame.ts";
 
 interface TraceRow extends ListRow {
   seq: HTMLElement;
@@ -83,7 +84,10 @@ export class TraceView {
     setText(row.id, formatId(frame));
     setFlags(row.flags, frameFlags(frame));
     setText(row.dlc, String(frame.dlc));
-    const data = formatData(frame);
+    // Error frames in candump -e's words after their bytes.
+    const data = frame.isErrorFrame
+      ? `${formatData(frame)}  ${describeErrorFrame(frame).join(", ")}`
+      : formatData(frame);
     setText(row.data, data);
     const title = data.length > 24 ? data : "";
     if (row.data.title !== title) row.data.title = title;

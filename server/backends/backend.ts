@@ -1,6 +1,7 @@
 // The interfaces a server can share. Each client gets its own bus instance
 // from the backend; the backend decides what a channel is.
 import type { Bus, BusOptions } from "../../core/bus.ts";
+import type { BusHealth } from "../../core/bus_health.ts";
 import { VirtualBus, VirtualNetwork } from "../../core/virtual_bus.ts";
 
 /** Opens per-client bus instances on the channels a server shares. */
@@ -11,13 +12,24 @@ export interface Backend {
   readonly channels: readonly string[];
   /** Opens a bus instance for one client. */
   open(channel: string, options: BusOptions): Promise<Bus>;
-  /** Releases what the backend holds (a relay's upstream connection); `serve()` calls it for a backend it created. */
-  close?(): Promise<void>;
   /**
    * More about a channel for `/api/channels`, when the backend knows it (the
    * MQTT hub: `{online, bitrate, health}` of the channel's gateway).
    */
   describe?(channel: string): object;
+  /** A channel's health (state, bit rate, counters); left out where there is none to tell. */
+  health?(channel: string): BusHealth | undefined;
+  /**
+   * Calls `listener` when a channel's health changes: `"state"` for a new
+   * state, `"counters"` when only numbers moved.
+   * @returns Unsubscribes.
+   */
+  watchHealth?(
+    channel: string,
+    listener: (health: BusHealth, change: "state" | "counters") => void,
+  ): () => void;
+  /** Releases what the backend holds (a relay's upstream connection, link watchers); `serve()` calls it for a backend it created. */
+  close?(): Promise<void>;
 }
 
 /**

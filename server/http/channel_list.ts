@@ -5,6 +5,7 @@
 import type { Backend } from "../backends/backend.ts";
 import { allowsChannel, type Grant, type TokenTable } from "../access/auth.ts";
 import type { AccessAttempt } from "../access/access_attempt.ts";
+import { UNKNOWN_HEALTH } from "../../core/bus_health.ts";
 
 /** What the channel list says about a server. */
 export interface ChannelListContext {
@@ -20,7 +21,8 @@ export interface ChannelListContext {
 
 /**
  * Answers `GET /api/channels` with JSON: the interface, the channels (name,
- * path, bit rate), the number of clients and whether a token is required.
+ * path, bit rate, and their health: `state`, `samplePoint`, `dataBitrate`,
+ * `errorCounters`, `stats`, as PROTOCOL.md lists them), the number of clients and whether a token is required.
  * A wrong token counts as a failed attempt; a missing one does not.
  *
  * @param request The request; its `Authorization` header may carry a token.
@@ -51,7 +53,7 @@ export function channelList(
     grant && !allowsChannel(grant, name) ? [] : [{
       name,
       path: i === 0 ? "/" : `/${encodeURIComponent(name)}`,
-      bitrate: bitrate ?? null,
+      ...channelHealth(backend, name, bitrate),
       ...backend.describe?.(name),
     }]
   );
@@ -105,4 +107,10 @@ export function bearerGrant(
         : 'Bearer realm="canremote", error="invalid_token"',
     },
   });
+}
+
+// The link's own bit rate wins over --bitrate (they agree once the server set it).
+function channelHealth(backend: Backend, name: string, bitrate: number | undefined) {
+  const health = backend.health?.(name) ?? UNKNOWN_HEALTH;
+  return { ...health, bitrate: health.bitrate ?? bitrate ?? null };
 }

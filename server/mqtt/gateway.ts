@@ -148,7 +148,7 @@ export class MqttGateway implements AsyncDisposable {
           await bus.close();
           throw error;
         }
-        const health = (options.backend as { health?: (channel: string) => unknown }).health;
+        const backend = options.backend;
         channels.set(
           name,
           new GatewayChannel(bus, txBus, {
@@ -160,7 +160,7 @@ export class MqttGateway implements AsyncDisposable {
             flushInterval: options.flushInterval,
             maxBytes: options.maxBatchBytes,
             onRefusal,
-            health: health && (() => health.call(options.backend, name)),
+            health: backend.health && (() => backend.health?.(name)),
           }),
         );
       }

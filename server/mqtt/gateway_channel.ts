@@ -154,7 +154,10 @@ export class GatewayChannel {
 
   /** The channel's part of the gateway status. */
   status(bitrate: number | null): ChannelStatus {
-    return { bitrate, health: this.#options.health?.() ?? null, ...this.counters };
+    const health = this.#options.health?.() ?? null;
+    // The link's own bit rate (SocketCAN reads it over netlink) wins over --bitrate.
+    const own = (health as { bitrate?: number | null } | null)?.bitrate;
+    return { bitrate: own ?? bitrate, health, ...this.counters };
   }
 
   /** Sends what is batched, stops relaying and closes the bus. */

@@ -16,6 +16,8 @@ export interface Served {
 export interface ParsedConfig {
   /** The client takes `message_batch` events (`"message_batches": true`). */
   batches: boolean;
+  /** The client takes `bus_state` events (`"bus_state": true`). */
+  busState: boolean;
   options: BusOptions;
   ignored: string[];
   /** How filters without `can_id` or `can_mask` were read, for the log. */
@@ -107,6 +109,7 @@ export function parseBusConfig(config: unknown, served: Served): ParsedConfig {
     "can_filters",
     "fd",
     "message_batches",
+    "bus_state",
   ]);
   const ignored = Object.keys(c).filter((key) => !known.has(key) && !PASSIVE_KEYS.has(key));
   return {
@@ -114,5 +117,6 @@ export function parseBusConfig(config: unknown, served: Served): ParsedConfig {
     ignored,
     notes: filterDefaults(c.can_filters),
     batches: bool(c, "message_batches") ?? false,
+    busState: bool(c, "bus_state") ?? false,
   };
 }

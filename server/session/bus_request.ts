@@ -42,8 +42,9 @@ export interface BusRequestOptions {
    * @param bus The client's bus.
    * @param batches Whether the client takes message batches.
    * @param queued What the client sent while the bus opened, in order.
+   * @param busState Whether the client takes `bus_state` events.
    */
-  opened(bus: Bus, batches: boolean, queued: ClientData[]): void;
+  opened(bus: Bus, batches: boolean, queued: ClientData[], busState?: boolean): void;
 }
 
 /**
@@ -188,6 +189,6 @@ export class BusRequest {
       return;
     }
     this.#stage = "done";
-    this.#options.opened(bus, parsed.batches, this.#inbox.splice(0));
+    this.#options.opened(bus, parsed.batches, this.#inbox.splice(0), parsed.busState);
   }
 }

@@ -20,6 +20,8 @@ import { ClientLog } from "./client_log.ts";
 import { ClientAccess } from "./client_access.ts";
 import { BusRequest, type ClientData } from "./bus_request.ts";
 import { ClientEvents } from "./client_events.ts";
+import { BusHealthEvents } from "./bus_health_events.ts";
+import { SendLosses } from "./send_losses.ts";
 import { utf8Length } from "../utf8_length.ts";
 import { closeText } from "./close_text.ts";
 
@@ -91,6 +93,7 @@ export class Session {
     dropped: 0,
     rateLimited: 0,
     errors: 0,
+    notSent: 0,
   };
   #socket: WebSocket;
   #limits: Limits;
@@ -104,6 +107,9 @@ export class Session {
   // Set once the bus is open, with #bus.
   #events: ClientEvents | undefined;
   #bus: Bus | undefined;
+  #backend: Backend;
+  #health: BusHealthEvents | undefined;
+  #losses: SendLosses;
   // "waiting" until the bus is open (the BusRequest tells its stages apart).
   #state: "waiting" | "open" | "closed" = "waiting";
   #onClosed: (session: Session) => void;
@@ -132,6 +138,7 @@ export class Session {
     const limits = this.#limits = context.limits;
     const log = this.#log = context.log;
     this.#onClosed = context.onClosed;
+    this.#backend = context.backend;
     const clientLog = this.#clientLog = new ClientLog(id, log, () => context.tokens(), presented);
     this.#access = new ClientAccess({
       id,
@@ -142,7 +149,8 @@ export class Session {
       failed: () => context.authFailed?.(this),
     }, grant);
     const sendError = (message: string) => this.#sendError(message);
-    this.#transmitter = new Transmitter(limits, this.stats, sendError);
+    this.#losses = new SendLosses({ id, channel, log, stats: this.stats, sendError });
+    this.#transmitter = new Transmitter(limits, this.stats, sendError, this.#losses);
     this.#tasks = new PeriodicTasks(limits, this.#transmitter, sendError);
     this.#forwarder = new Forwarder({
       id,
@@ -164,7 +172,7 @@ export class Session {
       access: this.#access,
       admit: () => context.admit?.(this),
       close: (code, reason) => this.close(code, reason),
-      opened: (bus, batches, queued) => this.#opened(bus, batches, queued),
+      opened: (bus, batches, queued, busState) => this.#opened(bus, batches, queued, busState),
     });
     this.finished = new Promise((resolve) => this.#finish = resolve);
     socket.binaryType = "arraybuffer";
@@ -224,6 +232,8 @@ export class Session {
     this.#request.cancel();
     this.#forwarder.close();
     this.#transmitter.close();
+    this.#health?.close();
+    this.#losses.close();
     this.#tasks.clear();
     const bus = this.#bus;
     (bus ? bus.close() : Promise.resolve()).finally(() => {
@@ -232,7 +242,7 @@ export class Session {
     });
   }
 
-  #opened(bus: Bus, batches: boolean, queued: ClientData[]): void {
+  #opened(bus: Bus, batches: boolean, queued: ClientData[], busState = false): void {
     this.#bus = bus;
     const events = this.#events = new ClientEvents({
       bus,
@@ -246,6 +256,17 @@ export class Session {
     this.#sendEvent({ type: "bus_response", channelInfo: bus.channelInfo });
     this.#log.info("Client {id} opened {info}", { id: this.id, info: bus.channelInfo });
     if (batches) this.#forwarder.batches = true;
+    this.#health = new BusHealthEvents({
+      id: this.id,
+      channel: this.channel,
+      backend: this.#backend,
+      bus,
+      busState,
+      stats: this.stats,
+      log: this.#log,
+      sendEvent: (event) => this.#sendEvent(event),
+      sendError: (message) => this.#sendError(message),
+    });
     this.#forwarder.pump(bus);
     for (const data of queued) this.#handleSafely(events, data);
   }

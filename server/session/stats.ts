@@ -18,4 +18,10 @@ export interface SessionStats {
   rateLimited: number;
   /** Error events for the client. */
   errors: number;
+  /**
+   * Frames from the client that never reached the bus, for any reason
+   * (over the rate, transmit queue full, send failed); counted from the
+   * session's start where the session reports losses.
+   */
+  notSent?: number;
 }

@@ -7,6 +7,7 @@ import { type CanFrame, validateFrame } from "../../core/frame.ts";
 import { formatIdRanges, idAllowed, type Limits } from "../limits.ts";
 import { TokenBucket } from "../rate_limit.ts";
 import type { SessionStats } from "./stats.ts";
+import type { SendLosses } from "./send_losses.ts";
 
 /** Shortest interval between two notices about rate-limited frames, in ms. */
 const NOTICE_INTERVAL_MS = 1000;
@@ -58,16 +59,29 @@ export class Transmitter {
   };
   #onFailed = (error: Error): void => {
     this.#pendingSends--;
-    if (!(error instanceof BusClosedError)) this.#sendError(`Cannot send: ${error.message}`);
+    if (error instanceof BusClosedError) {
+      // the client is leaving: nobody to tell
+    } else if (this.#losses) this.#losses.lost(error.message);
+    else this.#sendError(`Cannot send: ${error.message}`);
     this.#next();
   };
+  #losses: SendLosses | undefined;
 
   /**
    * @param limits `maxSendRate`, `sendBurst`, `allowedIds` and `maxPendingSends` apply.
    * @param stats Counts `received` (accepted) and `rateLimited` frames.
    * @param sendError Tells the client why something was refused.
+   * @param losses Where frames that never reach the bus (queue full, send
+   *   failed, over the rate) are counted and reported with their count;
+   *   without it each gets its own error event.
    */
-  constructor(limits: Limits, stats: SessionStats, sendError: (message: string) => void) {
+  constructor(
+    limits: Limits,
+    stats: SessionStats,
+    sendError: (message: string) => void,
+    losses?: SendLosses,
+  ) {
+    this.#losses = losses;
     this.#limits = limits;
     this.#stats = stats;
     this.#sendError = sendError;
@@ -93,7 +107,10 @@ export class Transmitter {
     const refusal = this.idRefusal(checked.arbitrationId);
     if (refusal) return this.#sendError(refusal);
     if (this.#pendingSends >= this.#limits.maxPendingSends) {
-      return this.#sendError("Transmit queue full: frame dropped");
+      if (!this.#losses) return this.#sendError("Transmit queue full: frame dropped");
+      return this.#losses.lost(
+        `the transmit queue is full (${this.#limits.maxPendingSends} frames waiting, --max-pending-sends)`,
+      );
     }
     this.#stats.received++;
     this.#pendingSends++;
@@ -173,6 +190,12 @@ export class Transmitter {
     if (!this.#rateDropped || this.#closed) return;
     const count = this.#rateDropped;
     this.#rateDropped = 0;
+    // Into the operator's log and the totals; the client hears of it below.
+    this.#losses?.lost(
+      `over the transmit rate of ${this.#limits.maxSendRate} frames/s`,
+      count,
+      false,
+    );
     this.#sendError(
       `Transmit rate limit of ${this.#limits.maxSendRate} frames/s exceeded: ${count} frame${
         count === 1 ? "" : "s"

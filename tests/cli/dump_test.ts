@@ -211,3 +211,13 @@ Deno.test("dump --dbc refuses a malformed DBC file with its line and column, bef
     await Deno.remove(path);
   }
 });
+
+Deno.test("dump -e writes error frames in candump -e's words", async () => {
+  const text = await dump(["-e"]);
+  // can-utils 2020.11: candump -e prints "\tbus-error" under 20000080's line.
+  assertEquals(text.split("\n").slice(-3), [
+    "  0  20000080   [8]  00 00 00 00 00 00 00 00   ERRORFRAME",
+    "\tbus-error",
+    "",
+  ]);
+});

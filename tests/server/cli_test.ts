@@ -169,3 +169,41 @@ Deno.test("server CLI: --demo and --dbc offer DBC files at /api/dbc; a bad one s
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("server CLI: link flags are checked before anything starts", async (t) => {
+  const refused = async (args: string[], words: string) => {
+    const result = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", SERVER, "-p", "0", ...args],
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const text = new TextDecoder().decode(result.stdout) + new TextDecoder().decode(result.stderr);
+    assertEquals(result.code, 1, text);
+    assert(text.includes(words), text);
+  };
+  await t.step(
+    "--data-bitrate needs --fd",
+    () =>
+      refused(
+        ["-i", "socketcan", "--data-bitrate", "2000000"],
+        "--data-bitrate 2000000 needs --fd",
+      ),
+  );
+  await t.step(
+    "link flags need socketcan",
+    () =>
+      refused(
+        ["--listen-only"],
+        "--fd, --data-bitrate, --restart-ms and --listen-only need -i socketcan",
+      ),
+  );
+  await t.step(
+    "--restart-ms takes an integer",
+    () =>
+      refused(
+        ["-i", "socketcan", "--restart-ms", "soon"],
+        '--restart-ms must be a whole number, got "soon"',
+      ),
+  );
+});

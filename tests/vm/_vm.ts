@@ -143,3 +143,45 @@ export class Candump {
     await this.stop();
   }
 }
+
+function isController(name: string): boolean {
+  try {
+    // A controller has a device behind it (a PCI card); vcan is virtual.
+    return !Deno.realPathSync(`/sys/class/net/${name}`).startsWith("/sys/devices/virtual/");
+  } catch {
+    return false;
+  }
+}
+
+function driverOf(name: string): string {
+  try {
+    return Deno.realPathSync(`/sys/class/net/${name}/device/driver`).split("/").pop()!;
+  } catch {
+    return "";
+  }
+}
+
+/** can0 and can1 are emulated controllers on one bus (tests/vm/run.sh with VCANVM_HW set). */
+export const haveCanHw: boolean = inVm && isController("can0") && isController("can1");
+/** The driver of can0: `kvaser_pci` (VCANVM_HW=kvaser) or `ctucanfd_pci` (VCANVM_HW=ctucan). */
+export const canDriver: string = haveCanHw ? driverOf("can0") : "";
+/** Test options that skip a test without emulated SJA1000 controllers (VCANVM_HW=kvaser). */
+export const needsCanHw = { ignore: canDriver !== "kvaser_pci" } as const;
+/** Test options that skip a test without emulated CTU CAN FD controllers (VCANVM_HW=ctucan). */
+export const needsCtucan = { ignore: canDriver !== "ctucanfd_pci" } as const;
+
+/** Reads a counter of /sys/class/net/NAME/statistics. */
+export function netStat(name: string, counter: string): number {
+  return Number(Deno.readTextFileSync(`/sys/class/net/${name}/statistics/${counter}`).trim());
+}
+
+/** Takes both controllers down, as the VM starts them, for the next test. */
+export async function resetControllers(): Promise<void> {
+  for (const name of ["can0", "can1"]) await run("ip", "link", "set", name, "down");
+}
+
+/** Brings a controller up at a bit rate with `ip`, as an operator would. */
+export async function ipUp(name: string, bitrate = 250000): Promise<void> {
+  await run("ip", "link", "set", name, "type", "can", "bitrate", String(bitrate));
+  await run("ip", "link", "set", name, "up");
+}

@@ -6,6 +6,8 @@
 #   tests/vm/run.sh                                  # every test in tests/vm/
 #   tests/vm/run.sh tests/vm/socketcan_test.ts --filter cangen
 #   DENO=/path/to/deno tests/vm/run.sh tests/vm/
+#   VCANVM_HW=kvaser tests/vm/run.sh tests/vm/hw/   # with can0/can1: emulated SJA1000
+#                                                   # controllers (run-in-can-vm.sh)
 #
 # The host type-checks and caches first (deno test --no-run): the guest has no
 # network, and type-checking under TCG emulation is slow; it reuses the host's
@@ -18,4 +20,6 @@ cd "$REPO"
 DENO=${DENO:-$(command -v deno)}
 "$DENO" test -A --no-run "$@" >&2
 export RUST_BACKTRACE=${RUST_BACKTRACE:-0}
-VCANVM_WORKDIR=$REPO exec bash "$HERE/run-in-vcan-vm.sh" "$DENO" test -A "$@"
+SCRIPT=run-in-vcan-vm.sh
+[ -z "${VCANVM_HW:-}" ] || SCRIPT=run-in-can-vm.sh
+VCANVM_WORKDIR=$REPO exec bash "$HERE/$SCRIPT" "$DENO" test -A "$@"
