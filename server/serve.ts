@@ -8,6 +8,8 @@
 
 import { type Backend, VirtualBackend } from "./backends/backend.ts";
 import { CanBridge } from "./http/bridge.ts";
+import { listen } from "./http/node_listener.ts";
+import { raiseNofileLimit } from "./nofile_limit.ts";
 import { SocketCanBackend } from "./backends/socketcan.ts";
 import type { Limits } from "./limits.ts";
 import { DEFAULT_PORT } from "../core/protocol.ts";
@@ -56,6 +58,24 @@ export interface ServeOptions extends Partial<Limits> {
    * @default {128}
    */
   maxPending?: number;
+  /**
+   * Milliseconds a connection has to send its whole request head (and to
+   * finish its TLS handshake); then it is closed.
+   * @default {10000}
+   */
+  headerTimeout?: number;
+  /**
+   * Most connections at once that have not yet sent a whole request head
+   * (idle and half-open ones, slowloris); more are closed at once. They do
+   * not count towards `maxClients` or `maxPending`.
+   * @default {512}
+   */
+  maxConnections?: number;
+  /**
+   * Raise the process's soft open-file limit to its hard one at start.
+   * @default {true}
+   */
+  raiseFileLimit?: boolean;
   /**
    * Wrong tokens one remote address may present within `authFailureWindow`;
    * after that, its upgrades and `/api/channels` requests get HTTP 429 until
@@ -190,12 +210,36 @@ export async function serve(options: ServeOptions = {}): Promise<CanServer> {
   if (access.refusal) throw new TypeError(access.refusal);
   const backend = options.backend ?? await createBackend(options);
   const bridge = new CanBridge({ ...options, backend, tokens, hostname });
-  const httpServer = Deno.serve({
-    hostname,
-    port: options.port ?? DEFAULT_PORT,
-    onListen: () => {},
-    ...(tls ? { cert: options.cert, key: options.key } : {}),
-  }, bridge.fetch);
+  if (options.raiseFileLimit ?? true) {
+    const limit = await raiseNofileLimit();
+    if (limit !== null) log.info("Open file limit: {limit}", { limit });
+  }
+  const headerTimeout = options.headerTimeout ?? 10_000;
+  if (!(headerTimeout > 0)) {
+    throw new RangeError(`headerTimeout must be a positive number of ms, got ${headerTimeout}`);
+  }
+  const maxConnections = options.maxConnections ?? 512;
+  if (!(maxConnections >= 1)) {
+    throw new RangeError(`maxConnections must be at least 1, got ${maxConnections}`);
+  }
+  // wss:// stays on Deno.serve: Deno's own WebSocket client offers only
+  // HTTP/2 (ALPN "h2") first, which node:https in Deno 2.9 answers with a
+  // fatal alert instead of ignoring, so RemoteBus could not connect.
+  const httpServer = tls
+    ? denoListener(Deno.serve({
+      hostname,
+      port: options.port ?? DEFAULT_PORT,
+      onListen: () => {},
+      cert: options.cert,
+      key: options.key,
+    }, bridge.fetch))
+    : await listen(bridge, {
+      hostname,
+      port: options.port ?? DEFAULT_PORT,
+      headerTimeout,
+      maxConnections,
+      log,
+    });
   for (const warning of access.warnings) log.warn("{warning}", { warning });
   log.info("Access: {summary}", { summary: access.summary });
   const addr = httpServer.addr;
@@ -226,7 +270,7 @@ export async function serve(options: ServeOptions = {}): Promise<CanServer> {
     closed ??= (async () => {
       if (watch) Deno.removeSignalListener("SIGHUP", onHangUp);
       await bridge.close();
-      await httpServer.shutdown();
+      await httpServer.close();
     })();
   return {
     url: `${tls ? "wss" : "ws"}://${host}:${addr.port}/`,
@@ -238,6 +282,10 @@ export async function serve(options: ServeOptions = {}): Promise<CanServer> {
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+function denoListener(server: Deno.HttpServer<Deno.NetAddr>) {
+  return { addr: server.addr, close: () => server.shutdown() };
 }
 
 // deno-lint-ignore require-await
