@@ -9,7 +9,7 @@
 import { type Backend, VirtualBackend } from "./backends/backend.ts";
 import { CanBridge } from "./http/bridge.ts";
 import { listen } from "./http/node_listener.ts";
-import { raiseNofileLimit } from "./nofile_limit.ts";
+import { raiseNofileLimit, readNofileLimit } from "./nofile_limit.ts";
 import { SocketCanBackend } from "./backends/socketcan.ts";
 import type { Limits } from "./limits.ts";
 import { DEFAULT_PORT } from "../core/protocol.ts";
@@ -210,10 +210,10 @@ export async function serve(options: ServeOptions = {}): Promise<CanServer> {
   if (access.refusal) throw new TypeError(access.refusal);
   const backend = options.backend ?? await createBackend(options);
   const bridge = new CanBridge({ ...options, backend, tokens, hostname });
-  if (options.raiseFileLimit ?? true) {
-    const limit = await raiseNofileLimit();
-    if (limit !== null) log.info("Open file limit: {limit}", { limit });
-  }
+  const fileLimit = (options.raiseFileLimit ?? true)
+    ? await raiseNofileLimit()
+    : readNofileLimit()?.soft ?? null;
+  if (fileLimit !== null) log.info("Open file limit: {limit}", { limit: fileLimit });
   const headerTimeout = options.headerTimeout ?? 10_000;
   if (!(headerTimeout > 0)) {
     throw new RangeError(`headerTimeout must be a positive number of ms, got ${headerTimeout}`);
@@ -238,6 +238,7 @@ export async function serve(options: ServeOptions = {}): Promise<CanServer> {
       port: options.port ?? DEFAULT_PORT,
       headerTimeout,
       maxConnections,
+      fileLimit: fileLimit ?? undefined,
       log,
     });
   for (const warning of access.warnings) log.warn("{warning}", { warning });

@@ -20,6 +20,12 @@ export interface ListenOptions {
   headerTimeout: number;
   /** Most connections at once that have not sent a whole request head. */
   maxConnections: number;
+  /**
+   * The process's open-file limit: connections beyond it less a reserve are
+   * closed at once, since Deno 2.9's node:net stops accepting for good
+   * after an accept fails with EMFILE.
+   */
+  fileLimit?: number;
   log: Logger;
 }
 
@@ -34,6 +40,15 @@ export interface Listener {
 
 /** Logs at most one line per kind of trouble in this many ms, with the count. */
 const LOG_EVERY_MS = 5000;
+
+/** Descriptors this process holds (Linux), or 0 where that cannot be read. */
+function openDescriptors(): number {
+  try {
+    return [...Deno.readDirSync("/proc/self/fd")].length;
+  } catch {
+    return 0;
+  }
+}
 
 /** A rate-limited warning: the first at once, then one per LOG_EVERY_MS with how many. */
 function troubleLog(log: Logger) {
@@ -79,12 +94,26 @@ export async function listen(bridge: CanBridge, options: ListenOptions): Promise
     clearTimeout(waiting.get(socket));
     waiting.delete(socket);
   };
+  // Descriptors kept for everything else (files, the backend's sockets),
+  // on top of those the process already holds (about 25 for Deno itself).
+  const fileLimit = (options.fileLimit ?? Infinity) - openDescriptors() -
+    Math.max(32, Math.floor((options.fileLimit ?? 0) / 8));
   server.on("connection", (socket: Socket) => {
     sockets.add(socket);
     socket.once("close", () => {
       done(socket);
       sockets.delete(socket);
     });
+    // Each session may hold a descriptor of its own (a SocketCAN socket).
+    if (sockets.size + bridge.sessions.size > fileLimit) {
+      trouble(
+        "descriptors",
+        `Refused a connection from ${socket.remoteAddress}: ${sockets.size} connections ` +
+          `are near the open file limit (${options.fileLimit})`,
+      );
+      socket.destroy();
+      return;
+    }
     if (waiting.size >= options.maxConnections) {
       trouble(
         "full",
