@@ -302,5 +302,6 @@ export async function main(args: string[]): Promise<number> {
   log.info("{signal}: closing every client", { signal });
   for (const stop of stopDemo) stop();
   await server.close();
+  await server.flushed();
   return 0;
 }

@@ -153,6 +153,12 @@ export interface CanServer extends AsyncDisposable {
   reloadTokens(): Promise<void>;
   /** Closes every client with 1001, releases their buses and stops listening. */
   close(): Promise<void>;
+  /**
+   * After `close()`: waits (up to a second) until the clients' close frames
+   * have reached the kernel, for a process that exits next.
+   * @internal
+   */
+  flushed(): Promise<void>;
 }
 
 /**
@@ -281,12 +287,13 @@ export async function serve(options: ServeOptions = {}): Promise<CanServer> {
     bridge,
     reloadTokens,
     close,
+    flushed: () => httpServer.flushed(),
     [Symbol.asyncDispose]: close,
   };
 }
 
 function denoListener(server: Deno.HttpServer<Deno.NetAddr>) {
-  return { addr: server.addr, close: () => server.shutdown() };
+  return { addr: server.addr, close: () => server.shutdown(), flushed: () => Promise.resolve() };
 }
 
 // deno-lint-ignore require-await

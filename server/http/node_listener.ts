@@ -34,9 +34,14 @@ export interface Listener {
   readonly addr: Deno.NetAddr;
   /** Connections that have not sent a whole request head. */
   readonly waitingCount: number;
-  /** Stops listening and ends every connection. */
+  /** Stops listening and ends every connection but the WebSockets, which are closing. */
   close(): Promise<void>;
+  /** Waits (up to a second) until the WebSockets' close frames reached the kernel. */
+  flushed(): Promise<void>;
 }
+
+/** Most milliseconds closing waits for close frames to reach the kernel. */
+const CLOSE_FLUSH_MS = 1000;
 
 /** Logs at most one line per kind of trouble in this many ms, with the count. */
 const LOG_EVERY_MS = 5000;
@@ -223,6 +228,13 @@ export async function listen(bridge: CanBridge, options: ListenOptions): Promise
       waiting.clear();
       for (const socket of sockets) if (!websockets.has(socket)) socket.destroy();
       return Promise.resolve();
+    },
+    flushed: async () => {
+      for (let i = 0; i < CLOSE_FLUSH_MS && websockets.size; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        if (i < 2) continue; // the sessions close their sockets a task later
+        if ([...websockets].every((s) => s.writableLength === 0 && !s.writableCorked)) break;
+      }
     },
   };
 }
