@@ -9,6 +9,7 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "@logtape/logtape";
 import type { CanBridge } from "./bridge.ts";
 import { plainText } from "./plain_text.ts";
+import { AcceptWatchdog } from "./accept_watchdog.ts";
 import { nodeUpgrader } from "./node_upgrade.ts";
 import { handlerInfo, toRequest, writeRawResponse, writeResponse } from "./node_request.ts";
 
@@ -81,7 +82,12 @@ function troubleLog(log: Logger) {
  */
 export async function listen(bridge: CanBridge, options: ListenOptions): Promise<Listener> {
   const scheme = "http";
-  const trouble = troubleLog(options.log);
+  let watchdog: AcceptWatchdog | undefined;
+  const log = troubleLog(options.log);
+  const trouble = (kind: string, message: string) => {
+    watchdog?.poke();
+    log(kind, message);
+  };
   const serverOptions = {
     headersTimeout: options.headerTimeout,
     // The whole request is its head: the server reads no bodies.
@@ -104,6 +110,7 @@ export async function listen(bridge: CanBridge, options: ListenOptions): Promise
   const fileLimit = (options.fileLimit ?? Infinity) - openDescriptors() -
     Math.max(32, Math.floor((options.fileLimit ?? 0) / 8));
   server.on("connection", (socket: Socket) => {
+    if (watchdog?.claim(socket)) return void socket.destroy();
     sockets.add(socket);
     socket.once("close", () => {
       done(socket);
@@ -215,6 +222,14 @@ export async function listen(bridge: CanBridge, options: ListenOptions): Promise
     });
   });
   const address = server.address() as AddressInfo;
+  watchdog = new AcceptWatchdog(
+    server,
+    { hostname: options.hostname, port: address.port },
+    (error) => {
+      if (error) log("relisten", `Cannot listen again: ${error.message}`);
+      else options.log.warn("The server stopped accepting connections; listening again");
+    },
+  );
   return {
     addr: { transport: "tcp", hostname: address.address, port: address.port },
     get waitingCount() {
@@ -223,6 +238,7 @@ export async function listen(bridge: CanBridge, options: ListenOptions): Promise
     // WebSockets are left to finish the closing handshakes their sessions
     // began (1001); `ws` ends each when the peer answers, or after 30 s.
     close: () => {
+      watchdog?.close();
       server.close();
       for (const timer of waiting.values()) clearTimeout(timer);
       waiting.clear();
