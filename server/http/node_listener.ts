@@ -82,10 +82,11 @@ function troubleLog(log: Logger) {
  */
 export async function listen(bridge: CanBridge, options: ListenOptions): Promise<Listener> {
   const scheme = "http";
-  let watchdog: AcceptWatchdog | undefined;
+  // Set once listening; trouble before that has nothing to watch.
+  const watch: { dog?: AcceptWatchdog } = {};
   const log = troubleLog(options.log);
   const trouble = (kind: string, message: string) => {
-    watchdog?.poke();
+    watch.dog?.poke();
     log(kind, message);
   };
   const serverOptions = {
@@ -110,7 +111,7 @@ export async function listen(bridge: CanBridge, options: ListenOptions): Promise
   const fileLimit = (options.fileLimit ?? Infinity) - openDescriptors() -
     Math.max(32, Math.floor((options.fileLimit ?? 0) / 8));
   server.on("connection", (socket: Socket) => {
-    if (watchdog?.claim(socket)) return void socket.destroy();
+    if (watch.dog?.claim(socket)) return void socket.destroy();
     sockets.add(socket);
     socket.once("close", () => {
       done(socket);
@@ -222,7 +223,7 @@ export async function listen(bridge: CanBridge, options: ListenOptions): Promise
     });
   });
   const address = server.address() as AddressInfo;
-  watchdog = new AcceptWatchdog(
+  watch.dog = new AcceptWatchdog(
     server,
     { hostname: options.hostname, port: address.port },
     (error) => {
@@ -238,7 +239,7 @@ export async function listen(bridge: CanBridge, options: ListenOptions): Promise
     // WebSockets are left to finish the closing handshakes their sessions
     // began (1001); `ws` ends each when the peer answers, or after 30 s.
     close: () => {
-      watchdog?.close();
+      watch.dog?.close();
       server.close();
       for (const timer of waiting.values()) clearTimeout(timer);
       waiting.clear();
