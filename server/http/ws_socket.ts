@@ -4,10 +4,12 @@
 // bufferedAmount, binaryType).
 //
 // What it adds to `ws`: everything sent within one turn of the event loop
-// leaves in one write. The first send of a turn corks the TCP socket and
-// the next timer tick uncorks it, so the frames of a busy bus reach a
-// client in one system call per turn instead of one per message
-// (issue #15: Deno.upgradeWebSocket made one sendto per message).
+// leaves in one write. The first send of a turn corks the TCP socket; the
+// end of the turn uncorks it, or, for a client written to within the last
+// millisecond, the next timer tick, so the frames of a busy bus reach a
+// client in one system call per tick instead of one per message (issue
+// #15: Deno.upgradeWebSocket made one sendto per message) while a quiet
+// bus's frames go out at once.
 //
 // bufferedAmount is what `ws` and the socket itself still hold for this
 // client (ws.bufferedAmount reads the socket's writable queue), which the
@@ -45,6 +47,9 @@ function acceptUnmasked(ws: Ws): void {
     return getInfo.call(this, cb);
   };
 }
+
+/** A client written to within this many ms counts as busy (see `send`). */
+const BUSY_MS = 1;
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
@@ -90,6 +95,13 @@ export class WsSocket {
   #ws: Ws;
   #raw: Duplex;
   #corked = false;
+  #uncorkedAt = -Infinity;
+  #uncork = () => {
+    if (!this.#corked) return;
+    this.#corked = false;
+    this.#uncorkedAt = performance.now();
+    this.#raw.uncork();
+  };
   #opened = false;
   // Messages that came before `onopen` ran (a client may write right after
   // the 101): handed out after it, as a WHATWG socket would.
@@ -180,14 +192,12 @@ export class WsSocket {
     if (!this.#corked) {
       this.#corked = true;
       this.#raw.cork();
-      // A timer, not setImmediate: the client's messages come one per
-      // immediate (allowSynchronousEvents below), and what they cause within
-      // one timer tick (at most about a millisecond) goes out together.
-      setTimeout(() => {
-        if (!this.#corked) return;
-        this.#corked = false;
-        this.#raw.uncork();
-      }, 0);
+      // A client that was written to within the last millisecond is busy:
+      // its cork waits for a timer tick, so the frames the next messages
+      // bring (one per task, see allowSynchronousEvents) share the write.
+      // An idle one is uncorked after this turn, adding no latency.
+      if (performance.now() - this.#uncorkedAt < BUSY_MS) setTimeout(this.#uncork, 0);
+      else setImmediate(this.#uncork);
     }
     this.#ws.send(data, { binary: typeof data !== "string" });
   }
