@@ -52,9 +52,11 @@ Limits (per client unless said):
                                   more get HTTP 503             (default: 128)
       --max-connections N         connections that have not sent a whole
                                   request head, server-wide; more are
-                                  closed at once                (default: 512)
+                                  closed at once (not with --cert)
+                                                                (default: 512)
       --header-timeout SECONDS    time to send a whole request head;
-                                  then the connection is closed (default: 10)
+                                  then the connection is closed
+                                  (not with --cert)             (default: 10)
       --max-auth-failures N       wrong tokens from one address in a
                                   minute, then HTTP 429 until that
                                   minute is over; 0: no limit   (default: 10)

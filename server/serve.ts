@@ -59,15 +59,15 @@ export interface ServeOptions extends Partial<Limits> {
    */
   maxPending?: number;
   /**
-   * Milliseconds a connection has to send its whole request head (and to
-   * finish its TLS handshake); then it is closed.
+   * Milliseconds a connection has to send its whole request head; then it
+   * is closed. Not applied with `cert` (wss:// is served by Deno.serve).
    * @default {10000}
    */
   headerTimeout?: number;
   /**
    * Most connections at once that have not yet sent a whole request head
    * (idle and half-open ones, slowloris); more are closed at once. They do
-   * not count towards `maxClients` or `maxPending`.
+   * not count towards `maxClients` or `maxPending`. Not applied with `cert`.
    * @default {512}
    */
   maxConnections?: number;
