@@ -1,8 +1,8 @@
 // Deno 2.9's node:net stops accepting for good once an accept fails (with
 // EMFILE when descriptors run out), without an 'error' event. While the
 // listener is in trouble (refusals, timeouts), this connects to the server
-// once a second; when its own probe is not accepted within a second, the
-// listening socket is opened again on the same port.
+// once a second; when its own probe is not accepted within a second, or
+// is refused, the listening socket is opened again on the same port.
 import type { Server } from "node:http";
 import type { Socket } from "node:net";
 
@@ -83,8 +83,10 @@ export class AcceptWatchdog {
       ]);
       clearTimeout(timer);
       if (!accepted && !this.#closed) this.#relisten();
-    } catch {
-      // no descriptor for the probe, or refused: try again later
+    } catch (error) {
+      // Refused: nothing listens on the port any more. Anything else (no
+      // descriptor for the probe): try again later.
+      if (error instanceof Deno.errors.ConnectionRefused && !this.#closed) this.#relisten();
     } finally {
       this.#probePort = 0;
       this.#probeSeen = undefined;
@@ -100,7 +102,11 @@ export class AcceptWatchdog {
   #relisten(): void {
     const server = this.#server;
     // Closing the listening socket leaves the connections open.
-    server.close();
+    try {
+      server.close();
+    } catch {
+      // not listening any more
+    }
     const onError = (error: Error) => this.#onRestart(error);
     server.once("error", onError);
     server.listen(this.#listenOn.port, this.#listenOn.hostname, () => {
