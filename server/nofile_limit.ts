@@ -4,8 +4,17 @@
 // util-linux's prlimit does it; where that is missing or refused, the
 // limit stays and is reported as it is.
 
-/** The soft and hard RLIMIT_NOFILE of this process, from /proc (Linux), or null. */
+/** Whether a permission is granted, without prompting for it. */
+function granted(descriptor: Deno.PermissionDescriptor): boolean {
+  return Deno.permissions.querySync(descriptor).state === "granted";
+}
+
+/**
+ * The soft and hard RLIMIT_NOFILE of this process, from /proc (Linux), or
+ * null (also without read permission for it: nothing prompts for it).
+ */
 export function readNofileLimit(): { soft: number; hard: number } | null {
+  if (!granted({ name: "read", path: "/proc/self/limits" })) return null;
   try {
     const text = Deno.readTextFileSync("/proc/self/limits");
     const match = /^Max open files\s+(\S+)\s+(\S+)/m.exec(text);
@@ -31,6 +40,7 @@ export function readNofileLimit(): { soft: number; hard: number } | null {
 export async function raiseNofileLimit(): Promise<number | null> {
   const before = readNofileLimit();
   if (!before || before.soft >= before.hard) return before?.soft ?? null;
+  if (!granted({ name: "run", command: "prlimit" })) return before.soft;
   const hard = before.hard === Infinity ? "unlimited" : String(before.hard);
   try {
     await new Deno.Command("prlimit", {

@@ -49,6 +49,9 @@ const LOG_EVERY_MS = 5000;
 
 /** Descriptors this process holds (Linux), or 0 where that cannot be read. */
 function openDescriptors(): number {
+  if (Deno.permissions.querySync({ name: "read", path: "/proc/self/fd" }).state !== "granted") {
+    return 0;
+  }
   try {
     return [...Deno.readDirSync("/proc/self/fd")].length;
   } catch {
