@@ -1,7 +1,7 @@
 // Benchmark of the bridge: one sender, K receivers through a server running
 // in its own process, in both wire formats. Reports delivered frames/s, loss,
 // latency and the server's CPU time per delivered frame (from /proc), and the
-// server's RSS growth with one stalled receiver. `deno task bench`; the
+// server's RSS growth with 0, 1 and 20 stalled receivers. `deno task bench`; the
 // README explains the figures. Linux only (reads /proc).
 import { parseArgs } from "node:util";
 import { decodeEvent } from "../core/codec.ts";
@@ -249,25 +249,29 @@ async function latency(server: Server, protocol: string, k: number, seconds = 5)
   return { p50: quantile(all, 0.5), p99: quantile(all, 0.99), lost: total * k - all.length };
 }
 
-/**
- * One receiver stops reading (raw TCP, never read) while another reads
- * everything; with `stall` false, the same flood without the stalled one,
- * as the baseline of what the heap grows anyway.
- */
-async function flood(server: Server, stall: boolean) {
-  const port = Number(new URL(server.url).port);
+/** A raw connection past its bus_request that never reads again. */
+async function stalledReader(port: number): Promise<Deno.TcpConn> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   const key = "dGhlIHNhbXBsZSBub25jZQ==";
   await conn.write(new TextEncoder().encode(
     `GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ${BINARY_PROTOCOL}\r\n\r\n`,
   ));
   await conn.read(new Uint8Array(4096)); // the 101; from now on nothing is read
-  if (!stall) conn.close();
   const request = new TextEncoder().encode(
     JSON.stringify({ type: "bus_request", payload: { config: {} } }),
   );
-  const masked = new Uint8Array([0x81, 0x80 | request.length, 0, 0, 0, 0, ...request]);
-  if (stall) await conn.write(masked);
+  await conn.write(new Uint8Array([0x81, 0x80 | request.length, 0, 0, 0, 0, ...request]));
+  return conn;
+}
+
+/**
+ * `stalled` receivers stop reading (raw TCP, never read) while another
+ * reads everything; with none, the same flood as the baseline of what the
+ * heap grows anyway.
+ */
+async function flood(server: Server, stalled: number) {
+  const port = Number(new URL(server.url).port);
+  const conns = await Promise.all(Array.from({ length: stalled }, () => stalledReader(port)));
   const healthy = await receiver(server.url, BINARY_PROTOCOL, false);
   const sender = await connect(server.url, BINARY_PROTOCOL);
   await sleep(200);
@@ -284,7 +288,7 @@ async function flood(server: Server, stall: boolean) {
   while (healthy.count < STALL_FRAMES && performance.now() < deadline) await sleep(5);
   peak = Math.max(peak, rssMiB(server.pid));
   const result = { rssGrowthMiB: peak - rss0, healthyLost: STALL_FRAMES - healthy.count };
-  if (stall) conn.close();
+  for (const conn of conns) conn.close();
   await closeAll([sender, healthy.ws]);
   return result;
 }
@@ -347,19 +351,18 @@ if (!args["only-memory"]) {
   }
 }
 // Each memory run gets a fresh server process.
-const rss: Record<string, { rssGrowthMiB: number; healthyLost: number }> = {};
-for (const stall of [false, true]) {
+const rss = new Map<number, { rssGrowthMiB: number; healthyLost: number }>();
+for (const stalled of [0, 1, 20]) {
   const fresh = await startServer();
   try {
-    rss[stall ? "stalled" : "baseline"] = await flood(fresh, stall);
+    rss.set(stalled, await flood(fresh, stalled));
   } finally {
     await fresh.stop();
   }
 }
-console.log(
-  `\nFlood of ${STALL_FRAMES} frames to one healthy receiver: server RSS grew ${
-    fmt(rss.baseline.rssGrowthMiB, 1)
-  } MiB; with one more receiver stalled throughout, ${
-    fmt(rss.stalled.rssGrowthMiB, 1)
-  } MiB, and the healthy receiver lost ${rss.stalled.healthyLost}.`,
-);
+console.log(`\nFlood of ${STALL_FRAMES} frames to one healthy receiver:\n`);
+console.log("| stalled receivers | server RSS growth MiB | healthy receiver lost |");
+console.log("| --- | --- | --- |");
+for (const [stalled, r] of rss) {
+  console.log(`| ${stalled} | ${fmt(r.rssGrowthMiB, 1)} | ${r.healthyLost} |`);
+}

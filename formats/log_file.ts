@@ -18,7 +18,9 @@ import { AscWriter, readAsc, type ReadAscOptions } from "./asc.ts";
 import { CandumpLogWriter, readCandumpLog } from "./candump_log.ts";
 import { CsvWriter, readCsv } from "./csv.ts";
 import { JsonlWriter, readJsonl } from "./jsonl.ts";
+import { fileSink } from "./_file_sink.ts";
 import { gzipSink } from "./_gzip.ts";
+import { gunzipStream } from "./_gunzip.ts";
 import { channel2int } from "./_python.ts";
 import type { LogSink, LogWriter } from "./types.ts";
 
@@ -188,13 +190,14 @@ export async function openLogWriter(
 ): Promise<LogWriter> {
   const { format, gzip } = logFormatOf(path);
   const file = await Deno.open(path, { write: true, create: true, truncate: true });
-  const sink = gzip ? gzipSink(file.writable) : file.writable;
+  const sink = gzip ? gzipSink(fileSink(file)) : fileSink(file);
   return createLogWriter(format, sink, options);
 }
 
 /**
  * Reads the frames of a log file; the format follows the extension, and a
- * `.gz` suffix is gunzipped (an empty `.gz` file reads as an empty file).
+ * `.gz` suffix is gunzipped, every member of it (an empty `.gz` file reads
+ * as an empty file).
  * The file is closed when the frames end, when reading stops early, and on
  * an error.
  *
@@ -226,11 +229,7 @@ export async function* readLogFile(
     let stream: ReadableStream<Uint8Array> = file.readable;
     // An empty .gz file is an empty file (gunzip would call it a corrupt stream).
     if (gzip && (await file.stat()).size > 0) {
-      const gunzip = new DecompressionStream("gzip") as unknown as TransformStream<
-        Uint8Array,
-        Uint8Array
-      >;
-      stream = stream.pipeThrough(gunzip);
+      stream = stream.pipeThrough(gunzipStream());
     }
     yield* readLog(format, stream, options);
   } finally {

@@ -80,6 +80,13 @@ Limits (per client unless said):
       --max-pending N             connections not yet admitted (no valid token
                                   or no bus_request yet), server-wide;
                                   more get HTTP 503             (default: 128)
+      --max-connections N         connections that have not sent a whole
+                                  request head, server-wide; more are
+                                  closed at once (not with --cert)
+                                                                (default: 512)
+      --header-timeout SECONDS    time to send a whole request head;
+                                  then the connection is closed
+                                  (not with --cert)             (default: 10)
       --max-auth-failures N       wrong tokens from one address in a
                                   minute, then HTTP 429 until that
                                   minute is over; 0: no limit   (default: 10)
@@ -162,6 +169,8 @@ const OPTIONS = {
   "trusted-proxy": { type: "string", multiple: true },
   "max-clients": { type: "string" },
   "max-pending": { type: "string" },
+  "max-connections": { type: "string" },
+  "header-timeout": { type: "string" },
   "max-auth-failures": { type: "string" },
   "max-message-size": { type: "string" },
   "max-config-size": { type: "string" },
@@ -200,6 +209,10 @@ function seconds(name: string, value: string | undefined) {
     throw new RangeError(`--${name} must be a positive number of seconds, got "${value}"`);
   }
   return n;
+}
+
+function milliseconds(seconds: number | undefined) {
+  return seconds === undefined ? undefined : seconds * 1000;
 }
 
 type Parsed = ReturnType<typeof parse>;
@@ -252,6 +265,8 @@ function securityOptions(parsed: Parsed) {
     trustedProxies: parsed["trusted-proxy"],
     maxClients: atLeastOne("max-clients", parsed["max-clients"]),
     maxPending: atLeastOne("max-pending", parsed["max-pending"]),
+    maxConnections: atLeastOne("max-connections", parsed["max-connections"]),
+    headerTimeout: milliseconds(seconds("header-timeout", parsed["header-timeout"])),
     maxAuthFailures: authFailures === 0 ? Infinity : authFailures,
     maxMessageSize: atLeastOne("max-message-size", parsed["max-message-size"]),
     maxConfigSize: atLeastOne("max-config-size", parsed["max-config-size"]),
@@ -421,6 +436,7 @@ export async function main(args: string[]): Promise<number> {
   for (const stop of stopDemo) stop();
   await gateway?.close();
   await server.close();
+  await server.flushed();
   await hub?.close();
   return 0;
 }

@@ -9,6 +9,8 @@
 import { type Backend, VirtualBackend } from "./backends/backend.ts";
 import { CanBridge } from "./http/bridge.ts";
 import type { DbcFile } from "./http/dbc_list.ts";
+import { listen, type Listener } from "./http/node_listener.ts";
+import { raiseNofileLimit, readNofileLimit } from "./nofile_limit.ts";
 import { SocketCanBackend, type SocketCanBackendOptions } from "./backends/socketcan.ts";
 import type { Limits } from "./limits.ts";
 import { DEFAULT_PORT } from "../core/protocol.ts";
@@ -73,6 +75,24 @@ export interface ServeOptions extends Partial<Limits> {
    * @default {128}
    */
   maxPending?: number;
+  /**
+   * Milliseconds a connection has to send its whole request head; then it
+   * is closed. Not applied with `cert` (wss:// is served by Deno.serve).
+   * @default {10000}
+   */
+  headerTimeout?: number;
+  /**
+   * Most connections at once that have not yet sent a whole request head
+   * (idle and half-open ones, slowloris); more are closed at once. They do
+   * not count towards `maxClients` or `maxPending`. Not applied with `cert`.
+   * @default {512}
+   */
+  maxConnections?: number;
+  /**
+   * Raise the process's soft open-file limit to its hard one at start.
+   * @default {true}
+   */
+  raiseFileLimit?: boolean;
   /**
    * Wrong tokens one remote address may present within `authFailureWindow`;
    * after that, its upgrades and `/api/channels` requests get HTTP 429 until
@@ -156,6 +176,12 @@ export interface CanServer extends AsyncDisposable {
   reloadTokens(): Promise<void>;
   /** Closes every client with 1001, releases their buses and stops listening. */
   close(): Promise<void>;
+  /**
+   * After `close()`: waits (up to a second) until the clients' close frames
+   * have reached the kernel, for a process that exits next.
+   * @internal
+   */
+  flushed(): Promise<void>;
 }
 
 /**
@@ -219,25 +245,51 @@ export async function serve(options: ServeOptions = {}): Promise<CanServer> {
   let access: ReturnType<typeof exposure>;
   let backend: Backend;
   let bridge: CanBridge;
-  let httpServer: Deno.HttpServer<Deno.NetAddr>;
+  let httpServer: Pick<Listener, "addr" | "close" | "flushed">;
+  // Only a backend serve() created is serve()'s to close.
+  let owned: Backend | undefined = relay;
   try {
     tokens = await loadTokens();
     access = exposure({ hostname, tokens, insecure: options.insecure ?? false, tls });
     if (access.refusal) throw new TypeError(access.refusal);
     backend = options.backend ?? relay ?? await createBackend(options);
+    if (options.backend === undefined) owned = backend;
     bridge = new CanBridge({ ...options, backend, tokens, hostname });
-    httpServer = Deno.serve({
-      hostname,
-      port: options.port ?? DEFAULT_PORT,
-      onListen: () => {},
-      ...(tls ? { cert: options.cert, key: options.key } : {}),
-    }, bridge.fetch);
+    const fileLimit = (options.raiseFileLimit ?? true)
+      ? await raiseNofileLimit()
+      : readNofileLimit()?.soft ?? null;
+    if (fileLimit !== null) log.info("Open file limit: {limit}", { limit: fileLimit });
+    const headerTimeout = options.headerTimeout ?? 10_000;
+    if (!(headerTimeout > 0)) {
+      throw new RangeError(`headerTimeout must be a positive number of ms, got ${headerTimeout}`);
+    }
+    const maxConnections = options.maxConnections ?? 512;
+    if (!(maxConnections >= 1)) {
+      throw new RangeError(`maxConnections must be at least 1, got ${maxConnections}`);
+    }
+    // wss:// stays on Deno.serve: Deno's own WebSocket client offers only
+    // HTTP/2 (ALPN "h2") first, which node:https in Deno 2.9 answers with a
+    // fatal alert instead of ignoring, so RemoteBus could not connect.
+    httpServer = tls
+      ? denoListener(Deno.serve({
+        hostname,
+        port: options.port ?? DEFAULT_PORT,
+        onListen: () => {},
+        cert: options.cert,
+        key: options.key,
+      }, bridge.fetch))
+      : await listen(bridge, {
+        hostname,
+        port: options.port ?? DEFAULT_PORT,
+        headerTimeout,
+        maxConnections,
+        fileLimit: fileLimit ?? undefined,
+        log,
+      });
   } catch (error) {
-    await relay?.close();
+    await owned?.close?.();
     throw error;
   }
-  // Only a backend serve() created is serve()'s to close.
-  const owned = options.backend === undefined ? backend : undefined;
   for (const warning of access.warnings) log.warn("{warning}", { warning });
   log.info("Access: {summary}", { summary: access.summary });
   const addr = httpServer.addr;
@@ -268,7 +320,7 @@ export async function serve(options: ServeOptions = {}): Promise<CanServer> {
     closed ??= (async () => {
       if (watch) Deno.removeSignalListener("SIGHUP", onHangUp);
       await bridge.close();
-      await httpServer.shutdown();
+      await httpServer.close();
       await owned?.close?.();
     })();
   return {
@@ -279,8 +331,13 @@ export async function serve(options: ServeOptions = {}): Promise<CanServer> {
     bridge,
     reloadTokens,
     close,
+    flushed: () => httpServer.flushed(),
     [Symbol.asyncDispose]: close,
   };
+}
+
+function denoListener(server: Deno.HttpServer<Deno.NetAddr>) {
+  return { addr: server.addr, close: () => server.shutdown(), flushed: () => Promise.resolve() };
 }
 
 // deno-lint-ignore require-await

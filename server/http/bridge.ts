@@ -24,6 +24,26 @@ import { UpgradeGate, type UpgradeTicket } from "./upgrade_gate.ts";
 
 export type { BridgeOptions } from "./bridge_options.ts";
 
+/**
+ * Turns an accepted upgrade request into a WebSocket: by default
+ * `Deno.upgradeWebSocket`; the node:http listener (node_listener.ts) writes
+ * the 101 itself and gives a {@linkcode WsSocket}. `protocol` is the
+ * subprotocol to name in the 101, if any.
+ * @throws {TypeError} For a request that cannot be upgraded (answered 400).
+ */
+export type Upgrader = (
+  request: Request,
+  protocol: string | undefined,
+) => { socket: WebSocket; response: Response };
+
+const denoUpgrade: Upgrader = (request, protocol) => {
+  // Deno's own protocol option throws on "a,b" lists (what python-can-remote
+  // and the ws package send), so the header is set on the response instead.
+  const upgraded = Deno.upgradeWebSocket(request);
+  if (protocol !== undefined) upgraded.response.headers.set("sec-websocket-protocol", protocol);
+  return upgraded;
+};
+
 /** Routes HTTP requests: WebSocket upgrades to sessions, GETs to the web page. */
 export class CanBridge {
   readonly backend: Backend;
@@ -104,8 +124,15 @@ export class CanBridge {
     for (const session of this.sessions) session.regrant(tokens);
   }
 
-  /** Answers one HTTP request. */
-  fetch = (request: Request, info?: Deno.ServeHandlerInfo): Response => {
+  /**
+   * Answers one HTTP request; an accepted WebSocket upgrade goes through
+   * `upgrader` (by default `Deno.upgradeWebSocket`).
+   */
+  fetch = (
+    request: Request,
+    info?: Deno.ServeHandlerInfo,
+    upgrader: Upgrader = denoUpgrade,
+  ): Response => {
     const url = new URL(request.url);
     const upgrade = isWebSocketUpgrade(request);
     if (!upgrade && url.pathname !== "/api/channels" && url.pathname !== "/api/dbc") {
@@ -135,7 +162,7 @@ export class CanBridge {
     if (this.#closing) return plainText(503, "The server is shutting down");
     const full = this.#admission.refusal(ticket.grant === undefined);
     if (full !== undefined) return attempt.refuse(503, full);
-    return this.#accept(request, ticket, attempt);
+    return this.#accept(request, ticket, attempt, upgrader);
   };
 
   /** Connections upgraded and waiting to be admitted (`maxPending` applies). */
@@ -158,18 +185,20 @@ export class CanBridge {
 
   // Upgrades a request that passed the gate and found a place: a session
   // takes it, or it is closed at once with the ticket's refusal.
-  #accept(request: Request, ticket: UpgradeTicket, attempt: AccessAttempt): Response {
+  #accept(
+    request: Request,
+    ticket: UpgradeTicket,
+    attempt: AccessAttempt,
+    upgrade: Upgrader,
+  ): Response {
+    const { channel, protocol, grant } = ticket;
     let upgraded;
     try {
-      // Deno's own protocol option throws on "a,b" lists (what python-can-remote
-      // and the ws package send), so the header is set on the response instead.
-      upgraded = Deno.upgradeWebSocket(request);
+      upgraded = upgrade(request, ticket.echo ? protocol : undefined);
     } catch (error) {
       return plainText(400, `Bad WebSocket upgrade: ${(error as Error).message}`);
     }
     const { socket, response } = upgraded;
-    const { channel, protocol, grant } = ticket;
-    if (ticket.echo) response.headers.set("sec-websocket-protocol", protocol);
     if (ticket.refusal) {
       const [code, reason] = ticket.refusal;
       attempt.logRefusal(code, reason);

@@ -18,6 +18,7 @@ import {
   waitFor,
 } from "../_helpers/cli.ts";
 import { requires } from "../_helpers/requires.ts";
+import { gunzipSync } from "node:zlib";
 import { serve, VirtualBackend } from "../../server.ts";
 import { VirtualBus, VirtualNetwork } from "../../core/virtual_bus.ts";
 
@@ -422,12 +423,8 @@ Deno.test("-s counts each frame's text: a file rotates within one frame of the l
       for (const file of [...rotated, name]) {
         const path = `${dir}/${file}`;
         const bytes = await Deno.readFile(path);
-        const text = ext.endsWith(".gz")
-          ? await new Response(
-            new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip")),
-          )
-            .text()
-          : new TextDecoder().decode(bytes);
+        // gunzipSync: a flush may have started a second gzip member.
+        const text = new TextDecoder().decode(ext.endsWith(".gz") ? gunzipSync(bytes) : bytes);
         const size = new TextEncoder().encode(text).length;
         const lastFrame = text.trimEnd().split("\n").filter((line) => /[0-9A-F]{2}/.test(line)).at(
           -1,

@@ -1,0 +1,163 @@
+// The listener against peers that never finish a request: a server process
+// with 256 descriptors, 300 idle and half-open connections, and slowloris
+// (a header byte now and then). The server stays up, logs the trouble, and
+// once --header-timeout has passed a real client gets in.
+import { assert, assertEquals } from "../../_helpers/assert.ts";
+import { RemoteBus } from "../../../client.ts";
+import { serve } from "../../../server.ts";
+
+const SERVER = new URL("../../../server.ts", import.meta.url).pathname;
+
+/** The server CLI under `ulimit -n 256`, with ARGS; its output and port. */
+function spawnLimited(args: string[]) {
+  const command = `ulimit -n 256; exec "$0" run -A "$1" -p 0 "\${@:2}"`;
+  const child = new Deno.Command("bash", {
+    args: ["-c", command, Deno.execPath(), SERVER, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  let output = "";
+  const decoder = new TextDecoder();
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) output += decoder.decode(chunk, { stream: true });
+  };
+  const collecting = Promise.all([collect(child.stdout), collect(child.stderr)]);
+  return {
+    child,
+    output: () => output,
+    port: async () => {
+      for (let i = 0; i < 1000; i++) {
+        const match = /Web page: http:\/\/127\.0\.0\.1:(\d+)\//.exec(output);
+        if (match) return Number(match[1]);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error(`no port in ${output}`);
+    },
+    stop: async () => {
+      child.kill("SIGTERM");
+      const status = await child.status;
+      await collecting;
+      return status;
+    },
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Opens `n` connections to `port`, each sending `first` (maybe nothing). */
+async function openMany(port: number, n: number, first: (i: number) => string) {
+  const conns: Deno.TcpConn[] = [];
+  for (let i = 0; i < n; i++) {
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      conns.push(conn);
+      const text = first(i);
+      if (text) await conn.write(new TextEncoder().encode(text)).catch(() => {});
+    } catch {
+      // the backlog is full: the connection is refused, which is fine
+    }
+  }
+  return conns;
+}
+
+/** Whether a real client gets a bus_response from the server at `port`. */
+async function clientGetsIn(port: number): Promise<boolean> {
+  try {
+    await using bus = await RemoteBus.connect(`ws://127.0.0.1:${port}/`, {
+      signal: AbortSignal.timeout(3000),
+    });
+    return bus.channelInfo.includes("virtual");
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("300 idle and half-open connections past 256 descriptors: the server stays up and lets a client in after the header timeout", async () => {
+  const server = spawnLimited(["--header-timeout", "1"]);
+  const port = await server.port();
+  const conns = await openMany(port, 300, (i) => i % 2 ? "" : "GET / HTTP/1.1\r\nHost: x\r\n");
+  try {
+    await sleep(300);
+    // Past the limit: the server is still running.
+    const early = await Promise.race([server.child.status, sleep(200).then(() => "running")]);
+    assertEquals(early, "running", server.output());
+    // After the deadline every one of them has been closed, and clients get in.
+    let inside = false;
+    for (let i = 0; i < 20 && !inside; i++) {
+      await sleep(250);
+      inside = await clientGetsIn(port);
+    }
+    assert(inside, server.output());
+    const page = await fetch(`http://127.0.0.1:${port}/api/channels`);
+    assertEquals(page.status, 200);
+    await page.body?.cancel();
+    const output = server.output();
+    assert(/near the open file limit/.test(output), output);
+    assert(/no request head in time/.test(output), output);
+  } finally {
+    for (const conn of conns) {
+      try {
+        conn.close();
+      } catch {
+        // closed by the server
+      }
+    }
+    const status = await server.stop();
+    assertEquals(status.code, 0, server.output());
+  }
+});
+
+Deno.test("slowloris: 300 sockets sending a header byte now and then are closed at the deadline; a client gets in", async () => {
+  await using server = await serve({ port: 0, headerTimeout: 1000, maxConnections: 100 });
+  const port = server.addr.port;
+  const conns = await openMany(port, 300, () => "GET / HTTP/1.1\r\n");
+  const drip = new TextEncoder().encode("X");
+  let open = conns.length;
+  try {
+    // Two and a half deadlines of dripping: a byte per socket every 250 ms.
+    for (let round = 0; round < 10; round++) {
+      await sleep(250);
+      open = 0;
+      await Promise.all(conns.map(async (conn) => {
+        try {
+          await conn.write(drip);
+          open++;
+        } catch {
+          // closed by the server
+        }
+      }));
+    }
+    assertEquals(open, 0, "every dripping socket was closed");
+    assertEquals(server.bridge.sessions.size, 0);
+    assert(await clientGetsIn(port), "a client gets in");
+  } finally {
+    for (const conn of conns) {
+      try {
+        conn.close();
+      } catch {
+        // closed by the server
+      }
+    }
+  }
+});
+
+Deno.test("an HTTP/1.0 upgrade request gets 400", async () => {
+  await using server = await serve({ port: 0 });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+  try {
+    await conn.write(new TextEncoder().encode(
+      "GET / HTTP/1.0\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    ));
+    const text = new TextDecoder().decode(await new Response(conn.readable).bytes());
+    assert(text.startsWith("HTTP/1.1 400 "), text);
+    assert(text.includes("needs HTTP/1.1"), text);
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // the readable closed it
+    }
+  }
+});
