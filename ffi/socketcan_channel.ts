@@ -257,7 +257,7 @@ export class SocketCanChannel {
         }
         const members = this.#members;
         if (!socket.confirmed(i)) {
-          for (let m = 0; m < members.length; m++) members[m].deliver(frame, false);
+          for (let m = 0; m < members.length; m++) offer(members[m], frame, false);
           continue;
         }
         // Our own frame: its sender gets the echo (isRx false), everyone
@@ -266,8 +266,8 @@ export class SocketCanChannel {
         const received: CanFrame = { ...frame, isRx: true };
         for (let m = 0; m < members.length; m++) {
           const member = members[m];
-          if (member === owner) member.deliver(frame, true);
-          else member.deliver(received, false);
+          if (member === owner) offer(member, frame, true);
+          else offer(member, received, false);
         }
       }
       if (count < BATCH) break;
@@ -276,7 +276,13 @@ export class SocketCanChannel {
   }
 
   #fail(error: Error): void {
-    for (const member of this.#members) member.fail(error);
+    for (const member of this.#members) {
+      try {
+        member.fail(error);
+      } catch {
+        // its listener threw: the others are still told
+      }
+    }
   }
 
   #onReceiveError(errno: number): boolean {
@@ -328,6 +334,20 @@ export class SocketCanChannel {
         done();
       };
     });
+  }
+}
+
+// One member's failure (its listener threw) is its own: the others still
+// get the frame, as they would from sockets of their own.
+function offer(member: ChannelMember, frame: CanFrame, own: boolean): void {
+  try {
+    member.deliver(frame, own);
+  } catch (error) {
+    try {
+      member.fail(error instanceof Error ? error : new Error(String(error)));
+    } catch {
+      // nothing more to tell it
+    }
   }
 }
 

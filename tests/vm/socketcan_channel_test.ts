@@ -4,7 +4,7 @@
 // must receive the same frames, in the same order, with the same direction.
 // Run in the VM (tests/vm/run.sh); ignored where there is no vcan0.
 import { assertEquals } from "../_helpers/assert.ts";
-import { collect, frameFields } from "../_helpers/bus_conformance.ts";
+import { collect, collectIds, frameFields } from "../_helpers/bus_conformance.ts";
 import { defineBusConformance } from "../_helpers/bus_conformance.ts";
 import type { BusOptions } from "../../core/bus.ts";
 import { type CanFrame, createFrame } from "../../core/frame.ts";
@@ -143,5 +143,26 @@ Deno.test({
     assertEquals([channel.size, channel.closed], [1, false]);
     await b.close();
     assertEquals([channel.size, channel.closed], [0, true]);
+  },
+});
+
+Deno.test({
+  name: "SocketCanChannelBus: a bus whose listener throws costs the others nothing",
+  ...needsVcan,
+  fn: async () => {
+    const channel = SocketCanChannel.open(IFACE);
+    await using broken = SocketCanChannelBus.open(channel, {});
+    await using healthy = SocketCanChannelBus.open(channel, {});
+    await using peer = await SocketCanBus.open({ channel: IFACE });
+    let calls = 0;
+    broken.subscribe((entry) => {
+      if (entry instanceof Error) return;
+      calls++;
+      throw new Error("this listener breaks");
+    });
+    const sent = [0x100, 0x101, 0x102, 0x103, 0x104];
+    for (const id of sent) await peer.send(std(id, [1]));
+    assertEquals(await collectIds(healthy, sent.length, 300), sent);
+    assertEquals(calls, sent.length);
   },
 });
