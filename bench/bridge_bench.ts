@@ -22,6 +22,9 @@ const args = parseArgs({
     // Share this SocketCAN interface instead of the virtual bus (in the VM:
     // tests/vm/run-in-vcan-vm.sh deno run -A bench/bridge_bench.ts --socketcan vcan0).
     socketcan: { type: "string" },
+    // Only the delivery table, for these variants (e.g. "binary,binary-batches"):
+    // the VM runs under emulation, where the whole benchmark takes too long.
+    "only-throughput": { type: "string" },
   },
 }).values;
 const FRAMES = args.quick ? 2000 : Number(args.frames);
@@ -295,7 +298,8 @@ async function flood(server: Server, stalled: number) {
 
 const floors = new Map<number, number>();
 let bareLatency: Awaited<ReturnType<typeof latency>> | undefined;
-if (!args["only-memory"]) {
+const only = args["only-throughput"]?.split(",");
+if (!args["only-memory"] && !only) {
   const bare = await startServer("./_floor_server.ts");
   try {
     for (const k of RECEIVERS) floors.set(k, (await floor(bare, k)).cpuMicrosPerFrame);
@@ -320,9 +324,10 @@ if (!args["only-memory"]) {
       [JSON_PROTOCOL, true, "json, batches"],
     ] as const;
     for (const [protocol, batches, label] of variants) {
+      if (only && !only.includes(label.replace(", ", "-"))) continue;
       for (const k of RECEIVERS) {
         const r = await throughput(server, protocol, k, batches);
-        const bare = floors.get(k)!;
+        const bare = floors.get(k) ?? NaN;
         console.log(
           `| ${label} | ${k} | ${fmt(r.framesPerSecond, 0)} | ${r.lost} | ${
             fmt(r.cpuMicrosPerFrame)
@@ -330,6 +335,7 @@ if (!args["only-memory"]) {
         );
       }
     }
+    if (only) await server.stop().then(() => Deno.exit(0));
     console.log("\n| format | receivers | rate | p50 ms | p99 ms | lost |");
     console.log("| --- | --- | --- | --- | --- | --- |");
     for (const protocol of [BINARY_PROTOCOL, JSON_PROTOCOL]) {

@@ -228,6 +228,17 @@ export class RawCanSocket {
     });
   }
 
+  /** Whether frame `i` of the last batch is the echo of a frame this socket sent (`MSG_CONFIRM`). */
+  confirmed(i: number): boolean {
+    return (this.#headerWords[i * MMSGHDR / 4 + 12] & MSG_CONFIRM) !== 0; // msg_flags
+  }
+
+  /** The bytes of frame `i` of the last batch, as the kernel gave them (a view). */
+  bytes(i: number): Uint8Array {
+    const length = this.#headerWords[i * MMSGHDR / 4 + 14]; // msg_len
+    return this.#batchCopy.subarray(i * CANFD_MTU, i * CANFD_MTU + length);
+  }
+
   close(): void {
     libc().close(this.fd);
   }

@@ -1,4 +1,6 @@
-// Shares Linux SocketCAN interfaces: one raw socket per client. The link
+// Shares Linux SocketCAN interfaces: one raw socket per channel, whose frames
+// every client's bus filters for itself (ffi/socketcan_channel.ts), or with
+// `shareSockets: false` one raw socket per client. The link
 // (bit rate, FD, restart-ms, listen-only, up) is the operator's choice, set
 // once when the server starts and only when asked; clients never touch it.
 // Each channel's health is watched for /api/channels and bus_state events.
@@ -9,6 +11,8 @@ import type { BusHealth } from "../../core/bus_health.ts";
 import { CanError } from "../../core/errors.ts";
 import { listCanInterfaces, SocketCanBus } from "../../ffi/socketcan_bus.ts";
 import { type CanLinkConfig, setLink } from "../../ffi/rtnetlink.ts";
+import { SocketCanChannel } from "../../ffi/socketcan_channel.ts";
+import { SocketCanChannelBus } from "../../ffi/socketcan_channel_bus.ts";
 import type { Backend } from "./backend.ts";
 import { ChannelHealth, type HealthListener } from "./channel_health.ts";
 
@@ -28,6 +32,12 @@ export interface SocketCanBackendOptions {
   log?: Logger;
   /** How often each link is read, in ms. @default {250} */
   pollMs?: number;
+  /**
+   * One socket per channel, shared by its clients: each frame is read and
+   * decoded once however many clients there are. `false`: a socket per client.
+   * @default {true}
+   */
+  shareSockets?: boolean;
 }
 
 /** A backend of SocketCAN network interfaces. */
@@ -35,10 +45,17 @@ export class SocketCanBackend implements Backend {
   readonly interfaceName = "socketcan";
   readonly channels: readonly string[];
   #health: Map<string, ChannelHealth>;
+  #shareSockets: boolean;
+  #shared = new Map<string, SocketCanChannel>();
 
-  private constructor(channels: readonly string[], health: Map<string, ChannelHealth>) {
+  private constructor(
+    channels: readonly string[],
+    health: Map<string, ChannelHealth>,
+    shareSockets: boolean,
+  ) {
     this.channels = channels;
     this.#health = health;
+    this.#shareSockets = shareSockets;
   }
 
   /**
@@ -90,12 +107,26 @@ export class SocketCanBackend implements Backend {
       await Promise.all([...health.values()].map((h) => h.close()));
       throw error;
     }
-    return new SocketCanBackend(channels, health);
+    return new SocketCanBackend(channels, health, options.shareSockets ?? true);
   }
 
   open(channel: string, options: BusOptions): Promise<Bus> {
     // The link was configured once at start; a client's bus never changes it.
-    return SocketCanBus.open({ ...options, channel, bitrate: undefined, dataBitrate: undefined });
+    const busOptions = { ...options, channel, bitrate: undefined, dataBitrate: undefined };
+    if (!this.#shareSockets) return SocketCanBus.open(busOptions);
+    let shared = this.#shared.get(channel);
+    try {
+      // The last bus to leave closes its channel; the next client opens another.
+      if (!shared || shared.closed) {
+        shared = SocketCanChannel.open(channel);
+        this.#shared.set(channel, shared);
+      }
+      return Promise.resolve(SocketCanChannelBus.open(shared, busOptions));
+    } catch (error) {
+      // A client's bad options must not leave a socket open that nobody reads.
+      if (shared?.size === 0) return shared.close().then(() => Promise.reject(error));
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -118,5 +149,6 @@ export class SocketCanBackend implements Backend {
   /** Stops watching the links. */
   async close(): Promise<void> {
     await Promise.all([...this.#health.values()].map((h) => h.close()));
+    await Promise.all([...this.#shared.values()].map((c) => c.close()));
   }
 }
