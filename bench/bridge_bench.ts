@@ -20,7 +20,7 @@ const args = parseArgs({
     "server-v8-flags": { type: "string" },
     "server-output": { type: "boolean", default: false },
     // Share this SocketCAN interface instead of the virtual bus (in the VM:
-    // tests/vm/run-in-vcan-vm.sh deno run -A bench/bridge_bench.ts --socketcan vcan0).
+    // tests/vm/run-in-can-vm.sh deno run -A bench/bridge_bench.ts --socketcan vcan0).
     socketcan: { type: "string" },
     // Only the delivery table, for these variants (e.g. "binary,binary-batches"):
     // the VM runs under emulation, where the whole benchmark takes too long.
