@@ -25,16 +25,15 @@ import { type CanFrame, validateFrame } from "../core/frame.ts";
 import { BusClosedError, CanError } from "../core/errors.ts";
 import { FrameQueue } from "../core/_frame_queue.ts";
 import { LocalPeriodicTask } from "../core/_periodic.ts";
-import { errnoError, errnoName } from "./errno.ts";
+import { errnoError } from "./errno.ts";
+import { SendQueue, type WriteResult, writeResult } from "./_send_queue.ts";
 import { libc } from "./libc.ts";
 import { setBitrate, setDataBitrate } from "./libsocketcan.ts";
 import { CANFD_MTU, encodeCanFilters, encodeCanFrame } from "./structs.ts";
 import {
   BATCH,
   EAGAIN,
-  EINVAL,
   ENETDOWN,
-  ENOBUFS,
   ENODEV,
   goneError,
   RawCanSocket,
@@ -83,13 +82,6 @@ const REBIND_INTERVAL_MS = 200;
 const ROUNDS = 16;
 const POLLIN = 0x1;
 
-interface PendingSend {
-  bytes: Uint8Array;
-  deadline: number;
-  resolve(): void;
-  reject(error: unknown): void;
-}
-
 /**
  * A bus on a SocketCAN network interface.
  *
@@ -123,10 +115,7 @@ export class SocketCanBus implements Bus {
   #socketOptions: RawSocketOptions;
   #socket: RawCanSocket | undefined;
   #sendTimeoutMs: number;
-  #sends: PendingSend[] = [];
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #retryDelay = 0;
-  #lastRetryErrno = ENOBUFS;
+  #sender: SendQueue;
   #tasks = new Set<LocalPeriodicTask>();
   #closing = false;
   #closed: Promise<void> | undefined;
@@ -151,6 +140,7 @@ export class SocketCanBus implements Bus {
     this.#filters = filters;
     this.#queue = new FrameQueue(options.queueLimit);
     this.#sendTimeoutMs = (options.sendTimeout ?? 1) * 1000;
+    this.#sender = new SendQueue((bytes) => this.#write(bytes), this.channel, this.#sendTimeoutMs);
     this.#wakeFd = libc().eventfd(0, 0o4000 | 0o2000000); // EFD_NONBLOCK | EFD_CLOEXEC
     if (this.#wakeFd < 0) {
       socket.close();
@@ -223,20 +213,7 @@ export class SocketCanBus implements Bus {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (this.#sends.length === 0) {
-      const result = this.#write(bytes);
-      if (result === undefined) return Promise.resolve();
-      if (result !== "retry") return Promise.reject(result);
-    }
-    return new Promise<void>((resolve, reject) => {
-      this.#sends.push({
-        bytes,
-        deadline: performance.now() + this.#sendTimeoutMs,
-        resolve,
-        reject,
-      });
-      this.#retryTimer ??= setTimeout(this.#flushSends, this.#retryDelay);
-    });
+    return this.#sender.send(bytes);
   }
 
   #encode(frame: CanFrame): Uint8Array {
@@ -257,55 +234,11 @@ export class SocketCanBus implements Bus {
     return encodeCanFrame(checked);
   }
 
-  // undefined when written, "retry" when the transmit queue is full, else the error.
-  #write(bytes: Uint8Array): undefined | "retry" | Error {
+  #write(bytes: Uint8Array): WriteResult {
     const socket = this.#socket;
     if (!socket) return goneError("Cannot send on", this.channel);
-    const errno = socket.write(bytes);
-    if (errno === 0) return undefined;
-    if (errno === ENOBUFS || errno === EAGAIN) {
-      this.#lastRetryErrno = errno;
-      return "retry";
-    }
-    if (errno === EINVAL && bytes.length === CANFD_MTU && socket.readMtu() !== CANFD_MTU) {
-      return new RangeError(
-        `Cannot send a CAN FD frame on "${this.channel}": the interface is classic CAN only (MTU ${socket.mtu})`,
-      );
-    }
-    return errnoError(`Cannot send on "${this.channel}"`, errno);
+    return writeResult(socket.write(bytes), bytes, this.channel, () => socket.readMtu());
   }
-
-  #flushSends = (): void => {
-    this.#retryTimer = undefined;
-    while (this.#sends.length > 0) {
-      const head = this.#sends[0];
-      const result = this.#write(head.bytes);
-      if (result === "retry") {
-        if (performance.now() < head.deadline) {
-          // A controller's queue (txqueuelen, 10 on most drivers) empties in
-          // about a millisecond at 1 Mbit/s: short waits keep the bus busy.
-          this.#retryDelay = Math.min(Math.max(this.#retryDelay * 2, 1), 4);
-          this.#retryTimer = setTimeout(this.#flushSends, this.#retryDelay);
-          return;
-        }
-        this.#sends.shift();
-        const code = errnoName(this.#lastRetryErrno);
-        head.reject(
-          new CanError(
-            code,
-            `Cannot send on "${this.channel}": the transmit queue stayed full for ${
-              this.#sendTimeoutMs / 1000
-            } s (${code})`,
-          ),
-        );
-        continue;
-      }
-      this.#sends.shift();
-      this.#retryDelay = 0;
-      if (result === undefined) head.resolve();
-      else head.reject(result);
-    }
-  };
 
   receive(options: ReceiveOptions = {}): Promise<CanFrame> {
     return this.#queue.receive(options.signal);
@@ -355,7 +288,7 @@ export class SocketCanBus implements Bus {
   async #shutdown(): Promise<void> {
     this.#closing = true;
     for (const task of [...this.#tasks]) task.stop();
-    clearTimeout(this.#retryTimer);
+    this.#sender.stop();
     // Wake the poll() on the worker thread, and wait for it: closing its fd
     // under it would be unsafe, and a pending FFI call keeps Deno running.
     libc().write(this.#wakeFd, new Uint8Array(new BigUint64Array([1n]).buffer), 8n);
@@ -366,7 +299,7 @@ export class SocketCanBus implements Bus {
     libc().close(this.#wakeFd);
     // Rejected last, in the same turn as close() resolves, so that a caller
     // who awaits close() before a pending receive() sees no unhandled rejection.
-    for (const pending of this.#sends.splice(0)) pending.reject(this.#closedError());
+    this.#sender.rejectAll(this.#closedError());
     this.#queue.close(this.#closedError(), true);
   }
 

@@ -22,12 +22,12 @@ import {
   type ReceiveOptions,
 } from "../core/bus.ts";
 import { type CanFrame, validateFrame } from "../core/frame.ts";
-import { BusClosedError, CanError } from "../core/errors.ts";
+import { BusClosedError } from "../core/errors.ts";
 import { FrameQueue } from "../core/_frame_queue.ts";
 import { LocalPeriodicTask } from "../core/_periodic.ts";
-import { errnoError, errnoName } from "./errno.ts";
+import { SendQueue, type WriteResult, writeResult } from "./_send_queue.ts";
 import { CANFD_MTU, encodeCanFrame } from "./structs.ts";
-import { EAGAIN, EINVAL, ENOBUFS, goneError } from "./_raw_socket.ts";
+import { goneError } from "./_raw_socket.ts";
 import type { ChannelMember, SocketCanChannel } from "./socketcan_channel.ts";
 import type { SocketCanBusOptions } from "./socketcan_bus.ts";
 
@@ -35,13 +35,6 @@ import type { SocketCanBusOptions } from "./socketcan_bus.ts";
 export type SocketCanChannelBusOptions =
   & BusOptions
   & Pick<SocketCanBusOptions, "sendTimeout" | "queueLimit">;
-
-interface PendingSend {
-  bytes: Uint8Array;
-  deadline: number;
-  resolve(): void;
-  reject(error: unknown): void;
-}
 
 /**
  * One client's bus on a shared SocketCAN channel.
@@ -79,10 +72,7 @@ export class SocketCanChannelBus implements Bus, ChannelMember {
   #fdFrames: boolean;
   #droppedAtJoin: number;
   #sendTimeoutMs: number;
-  #sends: PendingSend[] = [];
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #retryDelay = 0;
-  #lastRetryErrno = ENOBUFS;
+  #sender: SendQueue;
   #tasks = new Set<LocalPeriodicTask>();
   #closing = false;
   #closed: Promise<void> | undefined;
@@ -100,6 +90,7 @@ export class SocketCanChannelBus implements Bus, ChannelMember {
     this.#fdFrames = options.fd !== false;
     this.#queue = new FrameQueue(options.queueLimit);
     this.#sendTimeoutMs = (options.sendTimeout ?? 1) * 1000;
+    this.#sender = new SendQueue((bytes) => this.#write(bytes), this.channel, this.#sendTimeoutMs);
     this.#droppedAtJoin = shared.kernelDropped;
     shared.join(this);
   }
@@ -152,20 +143,7 @@ export class SocketCanChannelBus implements Bus, ChannelMember {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (this.#sends.length === 0) {
-      const result = this.#write(bytes);
-      if (result === undefined) return Promise.resolve();
-      if (result !== "retry") return Promise.reject(result);
-    }
-    return new Promise<void>((resolve, reject) => {
-      this.#sends.push({
-        bytes,
-        deadline: performance.now() + this.#sendTimeoutMs,
-        resolve,
-        reject,
-      });
-      this.#retryTimer ??= setTimeout(this.#flushSends, this.#retryDelay);
-    });
+    return this.#sender.send(bytes);
   }
 
   #encode(frame: CanFrame): Uint8Array {
@@ -186,54 +164,11 @@ export class SocketCanChannelBus implements Bus, ChannelMember {
     return encodeCanFrame(checked);
   }
 
-  // undefined when written, "retry" when the transmit queue is full, else the error.
-  #write(bytes: Uint8Array): undefined | "retry" | Error {
+  #write(bytes: Uint8Array): WriteResult {
     const errno = this.#shared.write(bytes, this);
-    if (errno === 0) return undefined;
     if (errno === -1) return goneError("Cannot send on", this.channel);
-    if (errno === ENOBUFS || errno === EAGAIN) {
-      this.#lastRetryErrno = errno;
-      return "retry";
-    }
-    if (errno === EINVAL && bytes.length === CANFD_MTU && this.#shared.mtu(true) !== CANFD_MTU) {
-      return new RangeError(
-        `Cannot send a CAN FD frame on "${this.channel}": the interface is classic CAN only (MTU ${this.#shared.mtu()})`,
-      );
-    }
-    return errnoError(`Cannot send on "${this.channel}"`, errno);
+    return writeResult(errno, bytes, this.channel, () => this.#shared.mtu(true));
   }
-
-  #flushSends = (): void => {
-    this.#retryTimer = undefined;
-    while (this.#sends.length > 0) {
-      const head = this.#sends[0];
-      const result = this.#write(head.bytes);
-      if (result === "retry") {
-        if (performance.now() < head.deadline) {
-          // As SocketCanBus: a controller's queue empties in about a
-          // millisecond at 1 Mbit/s, so short waits keep the bus busy.
-          this.#retryDelay = Math.min(Math.max(this.#retryDelay * 2, 1), 4);
-          this.#retryTimer = setTimeout(this.#flushSends, this.#retryDelay);
-          return;
-        }
-        this.#sends.shift();
-        const code = errnoName(this.#lastRetryErrno);
-        head.reject(
-          new CanError(
-            code,
-            `Cannot send on "${this.channel}": the transmit queue stayed full for ${
-              this.#sendTimeoutMs / 1000
-            } s (${code})`,
-          ),
-        );
-        continue;
-      }
-      this.#sends.shift();
-      this.#retryDelay = 0;
-      if (result === undefined) head.resolve();
-      else head.reject(result);
-    }
-  };
 
   receive(options: ReceiveOptions = {}): Promise<CanFrame> {
     return this.#queue.receive(options.signal);
@@ -288,11 +223,11 @@ export class SocketCanChannelBus implements Bus, ChannelMember {
   async #shutdown(): Promise<void> {
     this.#closing = true;
     for (const task of [...this.#tasks]) task.stop();
-    clearTimeout(this.#retryTimer);
+    this.#sender.stop();
     await this.#shared.leave(this);
     // Rejected last, in the same turn as close() resolves, so that a caller
     // who awaits close() before a pending receive() sees no unhandled rejection.
-    for (const pending of this.#sends.splice(0)) pending.reject(this.#closedError());
+    this.#sender.rejectAll(this.#closedError());
     this.#queue.close(this.#closedError(), true);
   }
 
