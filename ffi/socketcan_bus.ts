@@ -412,7 +412,11 @@ export class SocketCanBus implements Bus {
   }
 }
 
-function checkNumber(
+/**
+ * Checks an optional numeric option.
+ * @throws {RangeError} Naming the option, its range and the value.
+ */
+export function checkNumber(
   name: string,
   value: unknown,
   min: number,

@@ -29,7 +29,7 @@ import { SendQueue, type WriteResult, writeResult } from "./_send_queue.ts";
 import { CANFD_MTU, encodeCanFrame } from "./structs.ts";
 import { goneError } from "./_raw_socket.ts";
 import type { ChannelMember, SocketCanChannel } from "./socketcan_channel.ts";
-import type { SocketCanBusOptions } from "./socketcan_bus.ts";
+import { checkNumber, type SocketCanBusOptions } from "./socketcan_bus.ts";
 
 /** Options of {@linkcode SocketCanChannelBus.open}: a bus's, less what belongs to the channel. */
 export type SocketCanChannelBusOptions =
@@ -249,23 +249,5 @@ export class SocketCanChannelBus implements Bus, ChannelMember {
    */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
-  }
-}
-
-function checkNumber(
-  name: string,
-  value: unknown,
-  min: number,
-  max: number,
-  integer = false,
-): void {
-  if (value === undefined || value === null) return;
-  if (
-    typeof value !== "number" || !Number.isFinite(value) || value < min || value > max ||
-    (integer && !Number.isInteger(value))
-  ) {
-    throw new RangeError(
-      `${name} must be ${integer ? "an integer" : "a number"} ${min}-${max}, got ${value}`,
-    );
   }
 }

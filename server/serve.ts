@@ -267,9 +267,10 @@ export async function serve(options: ServeOptions = {}): Promise<CanServer> {
     if (!(maxConnections >= 1)) {
       throw new RangeError(`maxConnections must be at least 1, got ${maxConnections}`);
     }
-    // wss:// stays on Deno.serve: Deno's own WebSocket client offers only
-    // HTTP/2 (ALPN "h2") first, which node:https in Deno 2.9 answers with a
-    // fatal alert instead of ignoring, so RemoteBus could not connect.
+    // wss:// stays on Deno.serve: after a failed attempt (a 401, an untrusted
+    // certificate) Deno 2.9's WebSocket client tries again offering only
+    // HTTP/2 (ALPN "h2") and reports just that attempt, which node:https
+    // answers with a fatal alert: the client would lose the refusal's reason.
     httpServer = tls
       ? denoListener(Deno.serve({
         hostname,

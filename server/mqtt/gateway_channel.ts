@@ -4,6 +4,7 @@
 // through a bus instance of their own, as a WebSocket client's do, so that
 // the rx instance hears them: every consumer sees what any consumer sent,
 // as nodes on one bus do, and the sender recognises its own frames.
+import type { BusHealth } from "../../core/bus_health.ts";
 import type { MqttClient } from "mqtt";
 import type { Bus } from "../../core/bus.ts";
 import { decodeBinaryBatch } from "../../core/codec_batch.ts";
@@ -29,7 +30,7 @@ export interface GatewayChannelOptions extends FrameBatcherOptions {
   /** Called with the reason of each refused tx message or frame. */
   onRefusal: (reason: string) => void;
   /** The channel's health, when the backend knows it. */
-  health?: () => unknown;
+  health?: () => BusHealth | undefined;
 }
 
 /** Publishes one channel's frames and obeys its tx topic. */
@@ -156,8 +157,7 @@ export class GatewayChannel {
   status(bitrate: number | null): ChannelStatus {
     const health = this.#options.health?.() ?? null;
     // The link's own bit rate (SocketCAN reads it over netlink) wins over --bitrate.
-    const own = (health as { bitrate?: number | null } | null)?.bitrate;
-    return { bitrate: own ?? bitrate, health, ...this.counters };
+    return { bitrate: health?.bitrate ?? bitrate, health, ...this.counters };
   }
 
   /** Sends what is batched, stops relaying and closes the bus. */
