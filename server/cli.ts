@@ -351,6 +351,7 @@ export async function main(args: string[]): Promise<number> {
       throw new TypeError("--cert and --key go together");
     }
     const mqtt = mqttFlagOptions(parsed);
+    const security = securityOptions(parsed);
     if (iface === "mqtt") {
       hub = await MqttBackend.create({
         ...mqtt,
@@ -372,18 +373,17 @@ export async function main(args: string[]): Promise<number> {
         ...(parsed.demo && iface === "virtual" ? [DEMO_DBC] : []),
         ...await readDbcFiles(parsed.dbc ?? []),
       ],
-      ...securityOptions(parsed),
+      ...security,
       socketcan: linkOptions(parsed, iface),
     });
     if (parsed.mqtt !== undefined) {
-      const limits = securityOptions(parsed);
       gateway = await MqttGateway.start({
         ...mqtt,
         broker: parsed.mqtt,
         gateway: parsed.gateway ?? Deno.hostname(),
         backend: server.backend,
         tx: parsed["mqtt-tx"] ?? false,
-        limits: { ...limits, bitrate: bus.bitrate },
+        limits: { ...security, bitrate: bus.bitrate },
       });
       log.info("Gateway {gateway}: publishing to {broker}{tx}", {
         gateway: gateway.gateway,
