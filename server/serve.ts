@@ -77,14 +77,14 @@ export interface ServeOptions extends Partial<Limits> {
   maxPending?: number;
   /**
    * Milliseconds a connection has to send its whole request head; then it
-   * is closed. Not applied with `cert` (wss:// is served by Deno.serve).
+   * is closed; with `cert`, the TLS handshake counts towards it.
    * @default {10000}
    */
   headerTimeout?: number;
   /**
    * Most connections at once that have not yet sent a whole request head
    * (idle and half-open ones, slowloris); more are closed at once. They do
-   * not count towards `maxClients` or `maxPending`. Not applied with `cert`.
+   * not count towards `maxClients` or `maxPending`.
    * @default {512}
    */
   maxConnections?: number;
@@ -267,26 +267,15 @@ export async function serve(options: ServeOptions = {}): Promise<CanServer> {
     if (!(maxConnections >= 1)) {
       throw new RangeError(`maxConnections must be at least 1, got ${maxConnections}`);
     }
-    // wss:// stays on Deno.serve: after a failed attempt (a 401, an untrusted
-    // certificate) Deno 2.9's WebSocket client tries again offering only
-    // HTTP/2 (ALPN "h2") and reports just that attempt, which node:https
-    // answers with a fatal alert: the client would lose the refusal's reason.
-    httpServer = tls
-      ? denoListener(Deno.serve({
-        hostname,
-        port: options.port ?? DEFAULT_PORT,
-        onListen: () => {},
-        cert: options.cert,
-        key: options.key,
-      }, bridge.fetch))
-      : await listen(bridge, {
-        hostname,
-        port: options.port ?? DEFAULT_PORT,
-        headerTimeout,
-        maxConnections,
-        fileLimit: fileLimit ?? undefined,
-        log,
-      });
+    httpServer = await listen(bridge, {
+      hostname,
+      port: options.port ?? DEFAULT_PORT,
+      headerTimeout,
+      maxConnections,
+      fileLimit: fileLimit ?? undefined,
+      tls: tls ? { cert: options.cert!, key: options.key! } : undefined,
+      log,
+    });
   } catch (error) {
     await owned?.close?.();
     throw error;
@@ -335,10 +324,6 @@ export async function serve(options: ServeOptions = {}): Promise<CanServer> {
     flushed: () => httpServer.flushed(),
     [Symbol.asyncDispose]: close,
   };
-}
-
-function denoListener(server: Deno.HttpServer<Deno.NetAddr>) {
-  return { addr: server.addr, close: () => server.shutdown(), flushed: () => Promise.resolve() };
 }
 
 // deno-lint-ignore require-await

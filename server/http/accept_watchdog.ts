@@ -3,8 +3,7 @@
 // listener is in trouble (refusals, timeouts), this connects to the server
 // once a second; when its own probe is not accepted within a second, or
 // is refused, the listening socket is opened again on the same port.
-import type { Server } from "node:http";
-import type { Socket } from "node:net";
+import type { Server, Socket } from "node:net";
 
 const PROBE_EVERY_MS = 1000;
 /** Probing goes on this long after the last trouble. */

@@ -1,15 +1,19 @@
-// The listening socket for ws:// and http://: node:http in front
-// of the fetch-style handler (bridge.ts), for what Deno.serve cannot do
-// (issue #16): a deadline and a cap for connections that have not sent a
-// whole request head, surviving accept errors such as EMFILE, and
-// WebSockets whose writes can be corked per turn (issue #15, ws_socket.ts).
+// The listening socket for ws:// and http://, and with a certificate for
+// wss:// and https://: node:http (behind node:tls) in front of the
+// fetch-style handler (bridge.ts), for what Deno.serve cannot do (issue
+// #16): a deadline and a cap for connections that have not sent a whole
+// request head (or finished their TLS handshake), surviving accept errors
+// such as EMFILE, and WebSockets whose writes can be corked per turn (issue
+// #15, ws_socket.ts).
 import http from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import tls from "node:tls";
+import type { AddressInfo, Server, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "@logtape/logtape";
 import type { CanBridge } from "./bridge.ts";
 import { plainText } from "./plain_text.ts";
 import { AcceptWatchdog } from "./accept_watchdog.ts";
+import { refuseHttp2 } from "./http2_refusal.ts";
 import { nodeUpgrader } from "./node_upgrade.ts";
 import { handlerInfo, toRequest, writeRawResponse, writeResponse } from "./node_request.ts";
 
@@ -27,6 +31,8 @@ export interface ListenOptions {
    * after an accept fails with EMFILE.
    */
   fileLimit?: number;
+  /** PEM certificate chain and private key: serve TLS (wss://, https://). */
+  tls?: { cert: string; key: string };
   log: Logger;
 }
 
@@ -84,7 +90,7 @@ function troubleLog(log: Logger) {
  * @throws The listening socket's error (e.g. `EADDRINUSE`).
  */
 export async function listen(bridge: CanBridge, options: ListenOptions): Promise<Listener> {
-  const scheme = "http";
+  const scheme = options.tls ? "https" : "http";
   // Set once listening; trouble before that has nothing to watch.
   const watch: { dog?: AcceptWatchdog } = {};
   const log = troubleLog(options.log);
@@ -100,20 +106,34 @@ export async function listen(bridge: CanBridge, options: ListenOptions): Promise
     keepAliveTimeout: 5000,
   };
   const server = http.createServer(serverOptions);
+  // With TLS, node:tls listens and hands each connection to node:http once
+  // its handshake is done; the limits below count TCP connections from
+  // their accept, so a TLS handshake that never ends meets the deadline too.
+  const front: Server = options.tls
+    ? tls.createServer({ ...options.tls, ALPNProtocols: ["http/1.1", "h2"] })
+    : server;
   // Connections whose first request head has not arrived, with their deadline.
   const waiting = new Map<Duplex, ReturnType<typeof setTimeout>>();
+  // TCP connections, and the TLS socket each carries once it has one.
   const sockets = new Set<Duplex>();
   // Upgraded ones: closing the server leaves them to their closing handshakes.
   const websockets = new Set<Duplex>();
+  const upgradedTcp = new Set<Duplex>();
+  const tcpOfTls = new WeakMap<Duplex, Duplex>();
+  const tcpOf = (socket: Duplex) => tcpOfTls.get(socket) ?? socket;
+  // TCP connections by peer, for the TLS socket that node:tls makes of each.
+  const byPeer = new Map<string, Socket>();
+  const peer = (socket: Socket) => `${socket.remoteAddress} ${socket.remotePort}`;
   const done = (socket: Duplex) => {
-    clearTimeout(waiting.get(socket));
-    waiting.delete(socket);
+    const tcp = tcpOf(socket);
+    clearTimeout(waiting.get(tcp));
+    waiting.delete(tcp);
   };
   // Descriptors kept for everything else (files, the backend's sockets),
   // on top of those the process already holds (about 25 for Deno itself).
   const fileLimit = (options.fileLimit ?? Infinity) - openDescriptors() -
     Math.max(32, Math.floor((options.fileLimit ?? 0) / 8));
-  server.on("connection", (socket: Socket) => {
+  front.on("connection", (socket: Socket) => {
     if (watch.dog?.claim(socket)) return void socket.destroy();
     sockets.add(socket);
     socket.once("close", () => {
@@ -139,6 +159,11 @@ export async function listen(bridge: CanBridge, options: ListenOptions): Promise
       socket.destroy();
       return;
     }
+    if (options.tls) {
+      const key = peer(socket);
+      byPeer.set(key, socket);
+      socket.once("close", () => byPeer.get(key) === socket && byPeer.delete(key));
+    }
     // node:http checks its timeouts only once a request has begun; a
     // connection that sends nothing gets this deadline.
     waiting.set(
@@ -152,6 +177,20 @@ export async function listen(bridge: CanBridge, options: ListenOptions): Promise
         socket.destroy();
       }, options.headerTimeout),
     );
+  });
+  front.on("secureConnection", (socket: tls.TLSSocket) => {
+    const tcp = byPeer.get(peer(socket));
+    if (tcp === undefined) return void socket.destroy(); // refused or closed meanwhile
+    tcpOfTls.set(socket, tcp);
+    if (socket.alpnProtocol !== "h2") return void server.emit("connection", socket);
+    refuseHttp2(socket, () => {
+      options.log.debug("Refused an HTTP/2 request from {address}: this server speaks HTTP/1.1", {
+        address: socket.remoteAddress,
+      });
+    });
+  });
+  front.on("tlsClientError", (error: Error) => {
+    trouble("tls", `A TLS handshake failed: ${error.message}`);
   });
   server.on("clientError", (error: Error & { code?: string }, socket: Duplex) => {
     if (error.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
@@ -170,7 +209,7 @@ export async function listen(bridge: CanBridge, options: ListenOptions): Promise
     );
   });
   // Accept failures (EMFILE, ENFILE) and the like: the server keeps going.
-  server.on("error", (error: Error & { code?: string }) => {
+  front.on("error", (error: Error & { code?: string }) => {
     trouble(error.code ?? "error", `Connection error: ${error.message}`);
   });
   const fallbackHost = options.hostname.includes(":") ? `[${options.hostname}]` : options.hostname;
@@ -209,7 +248,12 @@ export async function listen(bridge: CanBridge, options: ListenOptions): Promise
           const result = upgrader(request, protocol);
           upgraded = true;
           websockets.add(socket);
-          socket.once("close", () => websockets.delete(socket));
+          const tcp = tcpOf(socket);
+          upgradedTcp.add(tcp);
+          socket.once("close", () => {
+            websockets.delete(socket);
+            upgradedTcp.delete(tcp);
+          });
           return result;
         },
       );
@@ -219,15 +263,15 @@ export async function listen(bridge: CanBridge, options: ListenOptions): Promise
     if (!upgraded) writeRawResponse(response, socket).catch(() => socket.destroy());
   });
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.hostname, () => {
-      server.off("error", reject);
+    front.once("error", reject);
+    front.listen(options.port, options.hostname, () => {
+      front.off("error", reject);
       resolve();
     });
   });
-  const address = server.address() as AddressInfo;
+  const address = front.address() as AddressInfo;
   watch.dog = new AcceptWatchdog(
-    server,
+    front,
     { hostname: options.hostname, port: address.port },
     (error) => {
       if (error) log("relisten", `Cannot listen again: ${error.message}`);
@@ -243,10 +287,10 @@ export async function listen(bridge: CanBridge, options: ListenOptions): Promise
     // began (1001); `ws` ends each when the peer answers, or after 30 s.
     close: () => {
       watch.dog?.close();
-      server.close();
+      front.close();
       for (const timer of waiting.values()) clearTimeout(timer);
       waiting.clear();
-      for (const socket of sockets) if (!websockets.has(socket)) socket.destroy();
+      for (const socket of sockets) if (!upgradedTcp.has(socket)) socket.destroy();
       return Promise.resolve();
     },
     flushed: async () => {

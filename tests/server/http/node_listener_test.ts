@@ -1,10 +1,19 @@
 // The listener against peers that never finish a request: a server process
 // with 256 descriptors, 300 idle and half-open connections, and slowloris
-// (a header byte now and then). The server stays up, logs the trouble, and
-// once --header-timeout has passed a real client gets in.
+// (a header byte now and then), over ws:// and over wss:// (where a TLS
+// handshake left unfinished is one more way to idle). The server stays up,
+// logs the trouble, and once --header-timeout has passed a real client gets in.
 import { assert, assertEquals } from "../../_helpers/assert.ts";
+import { requires } from "../../_helpers/requires.ts";
+import { makePki } from "../../_helpers/pki.ts";
 import { RemoteBus } from "../../../client.ts";
 import { serve } from "../../../server.ts";
+
+const needs = requires("openssl");
+const pki = needs.ignore ? undefined : await makePki(
+  await Deno.makeTempDir({ prefix: "canremote-listener-" }),
+  { server: "DNS:localhost,IP:127.0.0.1" },
+);
 
 const SERVER = new URL("../../../server.ts", import.meta.url).pathname;
 
@@ -28,7 +37,7 @@ function spawnLimited(args: string[]) {
     output: () => output,
     port: async () => {
       for (let i = 0; i < 1000; i++) {
-        const match = /Web page: http:\/\/127\.0\.0\.1:(\d+)\//.exec(output);
+        const match = /Web page: https?:\/\/127\.0\.0\.1:(\d+)\//.exec(output);
         if (match) return Number(match[1]);
         await new Promise((r) => setTimeout(r, 10));
       }
@@ -61,11 +70,13 @@ async function openMany(port: number, n: number, first: (i: number) => string) {
   return conns;
 }
 
-/** Whether a real client gets a bus_response from the server at `port`. */
-async function clientGetsIn(port: number): Promise<boolean> {
+/** Whether a real client gets a bus_response from the server at `port` (TLS with `ca`). */
+async function clientGetsIn(port: number, ca?: string): Promise<boolean> {
+  using httpClient = ca ? Deno.createHttpClient({ caCerts: [ca] }) : undefined;
   try {
-    await using bus = await RemoteBus.connect(`ws://127.0.0.1:${port}/`, {
+    await using bus = await RemoteBus.connect(`${ca ? "wss" : "ws"}://127.0.0.1:${port}/`, {
       signal: AbortSignal.timeout(3000),
+      httpClient,
     });
     return bus.channelInfo.includes("virtual");
   } catch {
@@ -161,3 +172,112 @@ Deno.test("an HTTP/1.0 upgrade request gets 400", async () => {
     }
   }
 });
+
+Deno.test({
+  name:
+    "wss: 300 idle connections and unfinished TLS handshakes past 256 descriptors: the server stays up and lets a client in",
+  ...needs,
+  fn: async () => {
+    const { dir, ca } = pki!;
+    const server = spawnLimited([
+      "--header-timeout",
+      "1",
+      "--cert",
+      `${dir}/server.pem`,
+      "--key",
+      `${dir}/server.key`,
+    ]);
+    const port = await server.port();
+    // Half send nothing, half the start of a TLS record that never comes.
+    const conns = await openMany(port, 300, (i) => i % 2 ? "" : "\x16\x03\x01\x02\x00\x01");
+    try {
+      await sleep(300);
+      const early = await Promise.race([server.child.status, sleep(200).then(() => "running")]);
+      assertEquals(early, "running", server.output());
+      let inside = false;
+      for (let i = 0; i < 20 && !inside; i++) {
+        await sleep(250);
+        inside = await clientGetsIn(port, ca);
+      }
+      assert(inside, server.output());
+      using client = Deno.createHttpClient({ caCerts: [ca] });
+      const page = await fetch(`https://127.0.0.1:${port}/api/channels`, { client });
+      assertEquals(page.status, 200);
+      await page.body?.cancel();
+      const output = server.output();
+      assert(/near the open file limit/.test(output), output);
+      assert(/no request head in time/.test(output), output);
+    } finally {
+      for (const conn of conns) {
+        try {
+          conn.close();
+        } catch {
+          // closed by the server
+        }
+      }
+      const status = await server.stop();
+      assertEquals(status.code, 0, server.output());
+    }
+  },
+});
+
+Deno.test({
+  name: "wss: slowloris after the TLS handshake is closed at the deadline; a client gets in",
+  ...needs,
+  fn: async () => {
+    const { ca, leaves: { server: { cert, key } } } = pki!;
+    await using server = await serve({
+      port: 0,
+      cert,
+      key,
+      headerTimeout: 1000,
+      maxConnections: 50,
+    });
+    const conns: Deno.TlsConn[] = [];
+    for (let i = 0; i < 80; i++) {
+      try {
+        const conn = await Deno.connectTls({
+          hostname: "localhost",
+          port: server.addr.port,
+          caCerts: [ca],
+          alpnProtocols: ["http/1.1"],
+        });
+        conns.push(conn);
+        await conn.write(new TextEncoder().encode("GET / HTTP/1.1\r\n"));
+      } catch {
+        // past --max-connections: closed before the handshake finished
+      }
+    }
+    const drip = new TextEncoder().encode("X");
+    let open = conns.length;
+    try {
+      assert(open >= 40, `${open} TLS connections got in`);
+      for (let round = 0; round < 10; round++) {
+        await sleep(250);
+        open = 0;
+        await Promise.all(conns.map(async (conn) => {
+          try {
+            await conn.write(drip);
+            open++;
+          } catch {
+            // closed by the server
+          }
+        }));
+      }
+      assertEquals(open, 0, "every dripping connection was closed");
+      assert(await clientGetsIn(server.addr.port, ca), "a client gets in");
+    } finally {
+      for (const conn of conns) {
+        try {
+          conn.close();
+        } catch {
+          // closed by the server
+        }
+      }
+    }
+  },
+});
+
+if (pki) {
+  globalThis.addEventListener("unload", () => Deno.removeSync(pki.dir, { recursive: true }));
+}

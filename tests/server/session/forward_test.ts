@@ -1,8 +1,10 @@
 // Readers that stop reading (SIGSTOP) while the bus runs at 5,000 frames/s:
 // the server drops frames for them alone, keeps them connected (no ping
-// timeout), tells each how many it lost when it reads again, and the
-// memory they cost stays near their --max-buffered-bytes.
+// timeout, over ws:// and wss://), tells each how many it lost when it reads
+// again, and the memory they cost stays near their --max-buffered-bytes.
 import { assert, assertEquals } from "../../_helpers/assert.ts";
+import { requires } from "../../_helpers/requires.ts";
+import { makePki } from "../../_helpers/pki.ts";
 import { RemoteBus } from "../../../client.ts";
 import { createFrame } from "../../../core/frame.ts";
 
@@ -10,10 +12,13 @@ const SERVER = new URL("../../../server.ts", import.meta.url).pathname;
 const READER = new URL("../../_helpers/stall_reader.ts", import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The server CLI in its own process (to measure its memory); its port. */
-async function startServer() {
+const needs = requires("openssl");
+
+/** The server CLI in its own process (to measure its memory), with TLS from `pkiDir`; its URL. */
+async function startServer(pkiDir?: string) {
+  const tls = pkiDir ? ["--cert", `${pkiDir}/server.pem`, "--key", `${pkiDir}/server.key`] : [];
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", SERVER, "-p", "0", "--max-send-rate", "0", "--max-clients", "64"],
+    args: ["run", "-A", SERVER, "-p", "0", "--max-send-rate", "0", "--max-clients", "64", ...tls],
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
@@ -26,12 +31,12 @@ async function startServer() {
   const collecting = Promise.all([collect(child.stdout), collect(child.stderr)]);
   let port = 0;
   for (let i = 0; i < 1000 && !port; i++) {
-    port = Number(/Web page: http:\/\/127\.0\.0\.1:(\d+)\//.exec(output)?.[1] ?? 0);
+    port = Number(/Web page: https?:\/\/127\.0\.0\.1:(\d+)\//.exec(output)?.[1] ?? 0);
     if (!port) await sleep(10);
   }
   assert(port, output);
   return {
-    url: `ws://127.0.0.1:${port}/`,
+    url: `${pkiDir ? "wss" : "ws"}://127.0.0.1:${port}/`,
     rssMiB: () =>
       Number(/VmRSS:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${child.pid}/status`))![1]) /
       1024,
@@ -44,13 +49,13 @@ async function startServer() {
   };
 }
 
-/** A reader process; its latest {frames, dropped}. */
-function startReader(url: string) {
+/** A reader process (trusting the CA in `pkiDir`); its latest {frames, dropped}. */
+function startReader(url: string, pkiDir?: string) {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", READER, url],
     stdout: "piped",
     stderr: "null",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...pkiDir ? { DENO_CERT: `${pkiDir}/ca.pem` } : {} },
   }).spawn();
   let latest = { frames: 0, dropped: 0 };
   const reading = (async () => {
@@ -144,6 +149,38 @@ Deno.test("a reader stopped for 60 s at 5,000 frames/s stays connected, gets its
     await sender.close();
     await server.stop();
   }
+});
+
+Deno.test({
+  name:
+    "over wss:// a reader stopped for 40 s (past Deno's 30 s ping timeout) stays connected and accounts for every frame",
+  ...needs,
+  fn: async () => {
+    const pki = await makePki(await Deno.makeTempDir({ prefix: "canremote-stall-" }), {
+      server: "DNS:localhost,IP:127.0.0.1",
+    });
+    const server = await startServer(pki.dir);
+    const stalled = startReader(server.url, pki.dir);
+    using httpClient = Deno.createHttpClient({ caCerts: [pki.ca] });
+    await using sender = await RemoteBus.connect(server.url, { httpClient });
+    try {
+      const [stalledBase] = await warmUp(sender, [stalled]);
+      stalled.child.kill("SIGSTOP");
+      const sent = await flood(sender, 5000, 40);
+      stalled.child.kill("SIGCONT");
+      await until(
+        () => stalled.latest().frames + stalled.latest().dropped === stalledBase + sent,
+        `the resumed reader to account for ${sent} frames (${JSON.stringify(stalled.latest())})`,
+        20_000,
+      );
+      assert(!/disconnected \(1001\)/.test(server.output()), server.output());
+    } finally {
+      await stalled.stop();
+      await sender.close();
+      await server.stop();
+      await Deno.remove(pki.dir, { recursive: true });
+    }
+  },
 });
 
 Deno.test("20 stopped readers cost the server about their --max-buffered-bytes each", async () => {
