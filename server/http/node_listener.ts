@@ -212,6 +212,12 @@ export async function listen(bridge: CanBridge, options: ListenOptions): Promise
   front.on("error", (error: Error & { code?: string }) => {
     trouble(error.code ?? "error", `Connection error: ${error.message}`);
   });
+  // A client's burst handed out in one turn queues for the bus at once: a
+  // quarter of the transmit queue leaves room for the rest of the turn.
+  const messagesPerTurn = Math.max(
+    1,
+    Math.min(1024, Math.floor(bridge.limits.maxPendingSends / 4)),
+  );
   const fallbackHost = options.hostname.includes(":") ? `[${options.hostname}]` : options.hostname;
   server.on("request", (message: http.IncomingMessage, out: http.ServerResponse) => {
     done(message.socket);
@@ -240,7 +246,7 @@ export async function listen(bridge: CanBridge, options: ListenOptions): Promise
           `HTTP/${message.httpVersion}: a WebSocket upgrade needs HTTP/1.1 (RFC 6455 section 4.1)`,
         );
       }
-      const upgrader = nodeUpgrader(socket, head);
+      const upgrader = nodeUpgrader(socket, head, { messagesPerTurn });
       response = bridge.fetch(
         toRequest(message, scheme, fallbackHost),
         handlerInfo(socket as Socket),

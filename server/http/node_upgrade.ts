@@ -4,7 +4,7 @@
 // version is not checked (PROTOCOL.md).
 import { createHash } from "node:crypto";
 import type { Duplex } from "node:stream";
-import { WsSocket } from "./ws_socket.ts";
+import { WsSocket, type WsSocketOptions } from "./ws_socket.ts";
 import type { Upgrader } from "./bridge.ts";
 
 // RFC 6455 section 1.3.
@@ -29,11 +29,15 @@ export function acceptKey(key: string): string {
  *
  * @param socket The upgrading connection.
  * @param head Bytes already read past the request head.
- * @param maxPayload The largest message the socket reassembles.
+ * @param options The largest message the socket reassembles, the most messages per turn.
  * @returns The upgrader, which throws a TypeError (answered 400) for a
  *   request that cannot be upgraded.
  */
-export function nodeUpgrader(socket: Duplex, head: Uint8Array, maxPayload?: number): Upgrader {
+export function nodeUpgrader(
+  socket: Duplex,
+  head: Uint8Array,
+  options: WsSocketOptions = {},
+): Upgrader {
   return (request, protocol) => {
     const headers = request.headers;
     if (!/(^|,)\s*upgrade\s*(,|$)/i.test(headers.get("connection") ?? "")) {
@@ -45,7 +49,7 @@ export function nodeUpgrader(socket: Duplex, head: Uint8Array, maxPayload?: numb
       `connection: Upgrade\r\nsec-websocket-accept: ${acceptKey(key)}\r\n`;
     if (protocol !== undefined) answer += `sec-websocket-protocol: ${protocol}\r\n`;
     socket.write(answer + "\r\n");
-    const ws = new WsSocket(socket, head, { maxPayload });
+    const ws = new WsSocket(socket, head, options);
     // A stand-in: the 101 has been written; the listener ignores this.
     return { socket: ws as unknown as WebSocket, response: new Response(null, { status: 200 }) };
   };

@@ -11,9 +11,17 @@
 // #15: Deno.upgradeWebSocket made one sendto per message) while a quiet
 // bus's frames go out at once.
 //
-// bufferedAmount is what `ws` and the socket itself still hold for this
-// client (ws.bufferedAmount reads the socket's writable queue), which the
-// Forwarder bounds with maxBufferedBytes.
+// The bus's frames take a shorter way (sendFrame): each arrives framed
+// already (ws_frame.ts, built once for all clients of its format), waits
+// in a list, and the list leaves in one write, at the end of the turn or,
+// for a busy client, at the next timer tick, all clients' lists from one
+// timer. `ws` would build a header and make two stream writes per message
+// and client. Other messages (events, batches) go through `ws`, after the
+// frames that wait, so the order holds.
+//
+// bufferedAmount is what waits here, in `ws` and in the socket itself for
+// this client (ws.bufferedAmount reads the socket's writable queue), which
+// the Forwarder bounds with maxBufferedBytes.
 import type { Duplex } from "node:stream";
 // @ts-types="@types/ws"
 import { WebSocket as Ws } from "ws";
@@ -26,6 +34,13 @@ export interface WsSocketOptions {
    * @default {67108864} (Deno's own limit, which the server had before)
    */
   maxPayload?: number;
+  /**
+   * Most messages from the client handed out in one turn of the event
+   * loop; the next waits a task (see the constructor). The server passes a
+   * quarter of `maxPendingSends`, at most 1024.
+   * @default {64}
+   */
+  messagesPerTurn?: number;
 }
 
 /**
@@ -102,6 +117,9 @@ export class WsSocket {
     this.#uncorkedAt = performance.now();
     this.#raw.uncork();
   };
+  // Whole frames waiting for this turn's or tick's write (sendFrame).
+  #frames: Uint8Array[] = [];
+  #frameBytes = 0;
   #opened = false;
   // Messages that came before `onopen` ran (a client may write right after
   // the 101): handed out after it, as a WHATWG socket would.
@@ -120,16 +138,33 @@ export class WsSocket {
     (ws as unknown as {
       setSocket(socket: Duplex, head: Uint8Array, options: object): void;
     }).setSocket(raw, head, {
-      // One message per task, as Deno's WebSocket handed them out: the
-      // transmit queue (maxPendingSends) drains between them, so a burst of
-      // small messages in one TCP read is not refused as a full queue.
-      allowSynchronousEvents: false,
+      // Up to SYNC_MESSAGES messages per turn, see below.
+      allowSynchronousEvents: true,
       maxPayload: options.maxPayload ?? 64 * 1024 * 1024,
       // Checked below instead, to keep the documented answer (PROTOCOL.md).
       skipUTF8Validation: true,
     });
     acceptUnmasked(ws);
+    // `ws` hands out every message of a TCP read in one turn, or one per
+    // task. One per task costs a turn of the event loop per message (most
+    // of the server's CPU under a flood of small ones); a whole read at once
+    // (thousands of frames) fills the transmit queue (maxPendingSends)
+    // before the bus has taken any. So `messagesPerTurn` at most: then `ws`
+    // defers the next one a task, the queue drains, and the count restarts.
+    // ws 8's Receiver reads `_allowSynchronousEvents` per message
+    // (lib/receiver.js dataMessage, controlMessage); ws is pinned, a test
+    // covers this.
+    const receiver = (ws as unknown as { _receiver: { _allowSynchronousEvents: boolean } })
+      ._receiver;
+    const perTurn = options.messagesPerTurn ?? 64;
+    let burst = 0;
+    const restart = () => {
+      burst = 0;
+      receiver._allowSynchronousEvents = true;
+    };
     ws.on("message", (data: Uint8Array | ArrayBuffer | Uint8Array[], isBinary: boolean) => {
+      if (burst++ === 0) setImmediate(restart);
+      if (burst >= perTurn) receiver._allowSynchronousEvents = false;
       const bytes = data as Uint8Array;
       let message: string | ArrayBuffer;
       if (isBinary) {
@@ -189,14 +224,59 @@ export class WsSocket {
     return state === Ws.OPEN && !this.#opened ? WsSocket.CONNECTING : state;
   }
 
-  /** Bytes sent but not yet handed to the kernel: `ws`'s queue and the socket's. */
+  /** Bytes sent but not yet handed to the kernel: the frames waiting, `ws`'s queue and the socket's. */
   get bufferedAmount(): number {
-    return this.#ws.bufferedAmount;
+    return this.#ws.bufferedAmount + this.#frameBytes;
   }
 
-  /** The socket's writable queue, for the memory a stalled reader costs. */
+  /** The socket's writable queue and the frames waiting, for the memory a stalled reader costs. */
   get writableLength(): number {
-    return this.#raw.writableLength;
+    return this.#raw.writableLength + this.#frameBytes;
+  }
+
+  /**
+   * Sends a message framed already (ws_frame.ts), with the others of this
+   * turn, or of this timer tick for a busy client, in one write. The bytes
+   * are written as they are and may be shared with other sockets.
+   *
+   * @param frame One whole unmasked data frame.
+   */
+  sendFrame(frame: Uint8Array): void {
+    if (this.#ws.readyState !== Ws.OPEN) return;
+    this.#frames.push(frame);
+    this.#frameBytes += frame.length;
+    if (this.#frames.length > 1) return;
+    const busy = performance.now() - this.#uncorkedAt < BUSY_MS;
+    const due = busy ? WsSocket.#dueAtTick : WsSocket.#dueAtTurnEnd;
+    due.add(this);
+    if (due.size > 1) return;
+    if (busy) setTimeout(WsSocket.#writeDue, 0, due);
+    else setImmediate(WsSocket.#writeDue, due);
+  }
+
+  // Sockets whose frames leave at the end of this turn, and at the next timer tick.
+  static #dueAtTurnEnd = new Set<WsSocket>();
+  static #dueAtTick = new Set<WsSocket>();
+  static #writeDue = (due: Set<WsSocket>) => {
+    for (const socket of due) socket.#writeFrames();
+    due.clear();
+  };
+
+  #writeFrames(): void {
+    const frames = this.#frames;
+    if (frames.length === 0) return;
+    const length = this.#frameBytes;
+    this.#frames = [];
+    this.#frameBytes = 0;
+    this.#uncorkedAt = performance.now();
+    if (frames.length === 1) return void this.#raw.write(frames[0]);
+    const bytes = new Uint8Array(length);
+    let at = 0;
+    for (const frame of frames) {
+      bytes.set(frame, at);
+      at += frame.length;
+    }
+    this.#raw.write(bytes);
   }
 
   /**
@@ -205,12 +285,13 @@ export class WsSocket {
    */
   send(data: string | Uint8Array | ArrayBuffer): void {
     if (this.#ws.readyState !== Ws.OPEN) return;
+    this.#writeFrames();
     if (!this.#corked) {
       this.#corked = true;
       this.#raw.cork();
       // A client that was written to within the last millisecond is busy:
       // its cork waits for a timer tick, so the frames the next messages
-      // bring (one per task, see allowSynchronousEvents) share the write.
+      // bring (in later turns, see messagesPerTurn) share the write.
       // An idle one is uncorked after this turn, adding no latency.
       if (performance.now() - this.#uncorkedAt < BUSY_MS) setTimeout(this.#uncork, 0);
       else setImmediate(this.#uncork);
@@ -220,6 +301,7 @@ export class WsSocket {
 
   /** Sends a close frame; `onclose` runs once the peer answers or the socket ends. */
   close(code?: number, reason?: string): void {
+    if (this.#ws.readyState === Ws.OPEN) this.#writeFrames();
     if (this.#corked) {
       this.#corked = false;
       this.#raw.uncork();
@@ -229,6 +311,8 @@ export class WsSocket {
 
   /** Ends the connection without a close frame. */
   terminate(): void {
+    this.#frames = [];
+    this.#frameBytes = 0;
     this.#ws.terminate();
   }
 }

@@ -8,7 +8,7 @@ import { BusClosedError } from "../../core/errors.ts";
 import type { CanEvent } from "../../core/events.ts";
 import type { CanFrame } from "../../core/frame.ts";
 import { BINARY_PROTOCOL } from "../../core/protocol.ts";
-import { encodeForProtocol } from "./encode_cache.ts";
+import { encodeForProtocol, framedForProtocol } from "./encode_cache.ts";
 import { encodeBinaryBatch } from "../../core/codec_batch.ts";
 import { joinJsonMessages } from "../../core/codec_json.ts";
 import type { Limits } from "../limits.ts";
@@ -88,6 +88,8 @@ export class Forwarder {
   #batch: (Uint8Array | string)[] = [];
   #batchSize = 0;
   #batchTimer: ReturnType<typeof setTimeout> | undefined;
+  // Set when the socket takes whole frames (server/http/ws_socket.ts).
+  #sendFrame: ((frame: Uint8Array) => void) | undefined;
   /**
    * The client takes `message_batch` events: while its socket is still busy
    * with earlier writes, frames wait (until the next turn of the event loop)
@@ -105,6 +107,8 @@ export class Forwarder {
     this.#log = options.log;
     this.#sendEvent = options.sendEvent;
     this.#sendError = options.sendError;
+    const socket = options.socket as WebSocket & { sendFrame?(frame: Uint8Array): void };
+    this.#sendFrame = socket.sendFrame?.bind(socket);
   }
 
   /**
@@ -174,13 +178,14 @@ export class Forwarder {
     }
     if (this.#droppedSinceNotice) this.#noticeDropped();
     this.#stats.sent++;
-    const encoded = encodeForProtocol(frame, this.#binary);
     // An idle socket gets each frame at once: batching never adds latency
     // when the client keeps up.
     if (!this.batches || (this.#batch.length === 0 && socket.bufferedAmount === 0)) {
-      socket.send(encoded);
+      if (this.#sendFrame) this.#sendFrame(framedForProtocol(frame, this.#binary));
+      else socket.send(encodeForProtocol(frame, this.#binary));
       return;
     }
+    const encoded = encodeForProtocol(frame, this.#binary);
     this.#batch.push(encoded);
     this.#batchSize += encoded.length;
     if (this.#batchSize >= MAX_BATCH_SIZE) this.flush();
