@@ -14,6 +14,7 @@
  * @module
  */
 
+import { allocate } from "./_slab.ts";
 import { UnknownEventTypeError } from "./events.ts";
 import type { CanFrame } from "./frame.ts";
 import { BINARY_MESSAGE_TYPE } from "./protocol.ts";
@@ -84,24 +85,6 @@ export const BinaryFlag: {
   BITRATE_SWITCH: 0x10,
   ERROR_STATE_INDICATOR: 0x20,
 });
-
-// Small ArrayBuffers are expensive to allocate (hundreds of ns each in Deno),
-// so encoded messages and decoded data are views into shared 8 KiB slabs, as
-// Node's pooled Buffers are. A slab is never written twice: a view stays valid.
-const SLAB_SIZE = 8192;
-let slab = new ArrayBuffer(SLAB_SIZE);
-let slabOffset = 0;
-
-function allocate(length: number): Uint8Array<ArrayBuffer> {
-  // byteLength is 0 once someone transferred (detached) the slab via a view's .buffer.
-  if (slabOffset + length > slab.byteLength) {
-    slab = new ArrayBuffer(SLAB_SIZE);
-    slabOffset = 0;
-  }
-  const bytes = new Uint8Array(slab, slabOffset, length);
-  slabOffset = (slabOffset + length + 7) & ~7;
-  return bytes;
-}
 
 // DataView's getFloat64/setFloat64 default to big-endian; the 8 bytes are
 // copied by hand so that no DataView is made per message.

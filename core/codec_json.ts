@@ -11,6 +11,7 @@
  * @module
  */
 
+import { allocate } from "./_slab.ts";
 import { checkEncodable, MAX_DATA_LENGTH } from "./codec_binary.ts";
 import { type CanEvent, UnknownEventTypeError } from "./events.ts";
 import type { CanFrame } from "./frame.ts";
@@ -296,22 +297,6 @@ export function messageFromJson(payload: unknown): CanFrame {
   if (fields[w.isRx] !== undefined) frame.isRx = booleanField(fields, w.isRx, true);
   booleanField(fields, "check", false);
   return frame;
-}
-
-// Small ArrayBuffers are expensive to allocate, so decoded data are views into
-// shared slabs, as in codec_binary.ts (whose allocator this repeats).
-const SLAB_SIZE = 8192;
-let slab = new ArrayBuffer(SLAB_SIZE);
-let slabOffset = 0;
-
-function allocate(length: number): Uint8Array<ArrayBuffer> {
-  if (slabOffset + length > slab.byteLength) { // byteLength is 0 once transferred
-    slab = new ArrayBuffer(SLAB_SIZE);
-    slabOffset = 0;
-  }
-  const bytes = new Uint8Array(slab, slabOffset, length);
-  slabOffset = (slabOffset + length + 7) & ~7;
-  return bytes;
 }
 
 function timestampField(value: unknown): number {

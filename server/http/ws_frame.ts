@@ -4,6 +4,7 @@
 // and make two writes per client (issue #15). Only the server's data frames
 // are framed here; `ws` reads everything the clients send and writes the
 // control frames.
+import { allocate } from "../../core/_slab.ts";
 
 /** Opcodes of RFC 6455 section 5.2. */
 const TEXT = 0x1;
@@ -28,7 +29,7 @@ export function frameMessage(payload: Uint8Array, binary: boolean): Uint8Array {
   const length = payload.length;
   if (!Number.isSafeInteger(length)) throw new RangeError(`Cannot frame ${length} bytes`);
   const header = length < 126 ? 2 : length < 0x10000 ? 4 : 10;
-  const frame = new Uint8Array(header + length);
+  const frame = allocate(header + length);
   frame[0] = FIN | (binary ? BINARY : TEXT);
   if (header === 2) frame[1] = length;
   else if (header === 4) {
@@ -37,7 +38,7 @@ export function frameMessage(payload: Uint8Array, binary: boolean): Uint8Array {
     frame[3] = length & 0xff;
   } else {
     frame[1] = 127;
-    const view = new DataView(frame.buffer);
+    const view = new DataView(frame.buffer, frame.byteOffset, header);
     view.setUint32(2, Math.floor(length / 2 ** 32));
     view.setUint32(6, length >>> 0);
   }

@@ -70,7 +70,7 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 // The events the session listens to, with what it reads of them.
 type OpenHandler = ((event: Event) => void) | null;
-type MessageHandler = ((event: { data: string | ArrayBuffer }) => void) | null;
+type MessageHandler = ((event: { data: string | Uint8Array }) => void) | null;
 type CloseHandler = ((event: { code: number; reason: string; wasClean: boolean }) => void) | null;
 
 /**
@@ -105,7 +105,10 @@ export class WsSocket {
   onmessage: MessageHandler = null;
   onclose: CloseHandler = null;
   onerror: ((event: Event) => void) | null = null;
-  /** Kept for the WHATWG shape: binary messages always arrive as ArrayBuffers. */
+  /**
+   * Kept for the WHATWG shape; binary messages arrive as Uint8Arrays (views,
+   * where a WHATWG socket would copy each into an ArrayBuffer).
+   */
   binaryType: BinaryType = "arraybuffer";
   #ws: Ws;
   #raw: Duplex;
@@ -123,12 +126,12 @@ export class WsSocket {
   #opened = false;
   // Messages that came before `onopen` ran (a client may write right after
   // the 101): handed out after it, as a WHATWG socket would.
-  #early: (string | ArrayBuffer)[] | undefined = [];
+  #early: (string | Uint8Array)[] | undefined = [];
 
   /**
    * @param raw The socket, after the 101 response was written.
    * @param head Bytes read past the request head (the first frames).
-   * @param options The largest message.
+   * @param options The largest message, the most messages per turn.
    */
   constructor(raw: Duplex, head: Uint8Array, options: WsSocketOptions = {}) {
     this.#raw = raw;
@@ -138,7 +141,7 @@ export class WsSocket {
     (ws as unknown as {
       setSocket(socket: Duplex, head: Uint8Array, options: object): void;
     }).setSocket(raw, head, {
-      // Up to SYNC_MESSAGES messages per turn, see below.
+      // Up to `messagesPerTurn` messages per turn, see below.
       allowSynchronousEvents: true,
       maxPayload: options.maxPayload ?? 64 * 1024 * 1024,
       // Checked below instead, to keep the documented answer (PROTOCOL.md).
@@ -166,12 +169,10 @@ export class WsSocket {
       if (burst++ === 0) setImmediate(restart);
       if (burst >= perTurn) receiver._allowSynchronousEvents = false;
       const bytes = data as Uint8Array;
-      let message: string | ArrayBuffer;
+      let message: string | Uint8Array;
       if (isBinary) {
-        message = bytes.buffer.slice(
-          bytes.byteOffset,
-          bytes.byteOffset + bytes.byteLength,
-        ) as ArrayBuffer;
+        // A plain view of ws's Buffer (no copy; the decoders copy what they keep).
+        message = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       } else {
         try {
           message = strictUtf8.decode(bytes);

@@ -15,7 +15,7 @@ import type { ClientAccess } from "./client_access.ts";
 import type { ClientLog } from "./client_log.ts";
 
 /** A message from the client as its socket hands it over. */
-export type ClientData = string | ArrayBuffer;
+export type ClientData = string | ArrayBuffer | Uint8Array;
 
 /** What a {@linkcode BusRequest} needs from its session. */
 export interface BusRequestOptions {
@@ -141,7 +141,9 @@ export class BusRequest {
     clearTimeout(this.#timer);
     let event: CanEvent;
     try {
-      event = decodeEvent(typeof data === "string" ? data : new Uint8Array(data));
+      event = decodeEvent(
+        typeof data === "string" || data instanceof Uint8Array ? data : new Uint8Array(data),
+      );
     } catch (error) {
       return close(CloseCode.PROTOCOL_ERROR, `Invalid bus_request: ${(error as Error).message}`);
     }

@@ -120,7 +120,9 @@ export class ClientEvents {
 
   #decode(data: ClientData): CanEvent | undefined {
     try {
-      return decodeEvent(typeof data === "string" ? data : new Uint8Array(data));
+      return decodeEvent(
+        typeof data === "string" || data instanceof Uint8Array ? data : new Uint8Array(data),
+      );
     } catch (error) {
       this.#sendError(`Invalid message: ${(error as Error).message}`);
       return undefined;
