@@ -37,7 +37,7 @@ export interface WsSocketOptions {
   /**
    * Most messages from the client handed out in one turn of the event
    * loop; the next waits a task (see the constructor). The server passes a
-   * quarter of `maxPendingSends`, at most 1024.
+   * quarter of `maxPendingSends`, at most 256.
    * @default {64}
    */
   messagesPerTurn?: number;
