@@ -63,6 +63,11 @@ async function readFrames(conn: Deno.TlsConn, last: (f: Frame) => boolean): Prom
   }
 }
 
+/** A TLS connection to `port` offering HTTP/2 alone, as Deno's WebSocket client retries. */
+function connectH2(port: number, ca: string): Promise<Deno.TlsConn> {
+  return Deno.connectTls({ hostname: "localhost", port, caCerts: [ca], alpnProtocols: ["h2"] });
+}
+
 const word = (bytes: Uint8Array, at = 0) => new DataView(bytes.buffer).getUint32(at);
 
 Deno.test({
@@ -72,12 +77,7 @@ Deno.test({
   fn: async () => {
     const { ca, leaves: { server: { cert, key } } } = pki!;
     await using server = await serve({ port: 0, cert, key });
-    const conn = await Deno.connectTls({
-      hostname: "localhost",
-      port: server.addr.port,
-      caCerts: [ca],
-      alpnProtocols: ["h2"],
-    });
+    const conn = await connectH2(server.addr.port, ca);
     try {
       assertEquals((await conn.handshake()).alpnProtocol, "h2");
       // Preface, empty SETTINGS, and two requests (HEADERS with END_HEADERS;
@@ -113,12 +113,7 @@ Deno.test({
   fn: async () => {
     const { ca, leaves: { server: { cert, key } } } = pki!;
     await using server = await serve({ port: 0, cert, key });
-    const conn = await Deno.connectTls({
-      hostname: "localhost",
-      port: server.addr.port,
-      caCerts: [ca],
-      alpnProtocols: ["h2"],
-    });
+    const conn = await connectH2(server.addr.port, ca);
     try {
       await conn.write(PREFACE);
       // PING frames (8 bytes each), which the server does not answer: 80 KiB.

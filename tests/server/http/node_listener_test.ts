@@ -84,10 +84,19 @@ async function clientGetsIn(port: number, ca?: string): Promise<boolean> {
   }
 }
 
-Deno.test("300 idle and half-open connections past 256 descriptors: the server stays up and lets a client in after the header timeout", async () => {
-  const server = spawnLimited(["--header-timeout", "1"]);
+/**
+ * Runs the server CLI with ARGS under `ulimit -n 256`, opens 300
+ * connections (each sending `first(i)`), and checks that the server stays
+ * up, closes them at the deadline and lets a client in (over TLS with `ca`).
+ */
+async function survivesDescriptorFlood(
+  args: string[],
+  first: (i: number) => string,
+  ca?: string,
+): Promise<void> {
+  const server = spawnLimited(["--header-timeout", "1", ...args]);
   const port = await server.port();
-  const conns = await openMany(port, 300, (i) => i % 2 ? "" : "GET / HTTP/1.1\r\nHost: x\r\n");
+  const conns = await openMany(port, 300, first);
   try {
     await sleep(300);
     // Past the limit: the server is still running.
@@ -97,59 +106,72 @@ Deno.test("300 idle and half-open connections past 256 descriptors: the server s
     let inside = false;
     for (let i = 0; i < 20 && !inside; i++) {
       await sleep(250);
-      inside = await clientGetsIn(port);
+      inside = await clientGetsIn(port, ca);
     }
     assert(inside, server.output());
-    const page = await fetch(`http://127.0.0.1:${port}/api/channels`);
+    using client = ca ? Deno.createHttpClient({ caCerts: [ca] }) : undefined;
+    const page = await fetch(`${ca ? "https" : "http"}://127.0.0.1:${port}/api/channels`, {
+      client,
+    });
     assertEquals(page.status, 200);
     await page.body?.cancel();
     const output = server.output();
     assert(/near the open file limit/.test(output), output);
     assert(/no request head in time/.test(output), output);
   } finally {
-    for (const conn of conns) {
-      try {
-        conn.close();
-      } catch {
-        // closed by the server
-      }
-    }
+    closeAll(conns);
     const status = await server.stop();
     assertEquals(status.code, 0, server.output());
   }
+}
+
+/** Closes what the server has not closed already. */
+function closeAll(conns: Deno.Conn[]): void {
+  for (const conn of conns) {
+    try {
+      conn.close();
+    } catch {
+      // closed by the server
+    }
+  }
+}
+
+/**
+ * Writes a byte to each connection every 250 ms for 2.5 s (two and a half
+ * deadlines of 1 s); how many were still open at the last round.
+ */
+async function drip(conns: Deno.Conn[]): Promise<number> {
+  const byte = new TextEncoder().encode("X");
+  let open = conns.length;
+  for (let round = 0; round < 10; round++) {
+    await sleep(250);
+    open = 0;
+    await Promise.all(conns.map(async (conn) => {
+      try {
+        await conn.write(byte);
+        open++;
+      } catch {
+        // closed by the server
+      }
+    }));
+  }
+  return open;
+}
+
+Deno.test("300 idle and half-open connections past 256 descriptors: the server stays up and lets a client in after the header timeout", async () => {
+  await survivesDescriptorFlood([], (i) => i % 2 ? "" : "GET / HTTP/1.1\r\nHost: x\r\n");
 });
 
 Deno.test("slowloris: 300 sockets sending a header byte now and then are closed at the deadline; a client gets in", async () => {
   await using server = await serve({ port: 0, headerTimeout: 1000, maxConnections: 100 });
   const port = server.addr.port;
   const conns = await openMany(port, 300, () => "GET / HTTP/1.1\r\n");
-  const drip = new TextEncoder().encode("X");
-  let open = conns.length;
   try {
-    // Two and a half deadlines of dripping: a byte per socket every 250 ms.
-    for (let round = 0; round < 10; round++) {
-      await sleep(250);
-      open = 0;
-      await Promise.all(conns.map(async (conn) => {
-        try {
-          await conn.write(drip);
-          open++;
-        } catch {
-          // closed by the server
-        }
-      }));
-    }
-    assertEquals(open, 0, "every dripping socket was closed");
+    assertEquals(await drip(conns), 0, "every dripping socket was closed");
     assertEquals(server.bridge.sessions.size, 0);
     assert(await clientGetsIn(port), "a client gets in");
   } finally {
-    for (const conn of conns) {
-      try {
-        conn.close();
-      } catch {
-        // closed by the server
-      }
-    }
+    closeAll(conns);
   }
 });
 
@@ -179,45 +201,12 @@ Deno.test({
   ...needs,
   fn: async () => {
     const { dir, ca } = pki!;
-    const server = spawnLimited([
-      "--header-timeout",
-      "1",
-      "--cert",
-      `${dir}/server.pem`,
-      "--key",
-      `${dir}/server.key`,
-    ]);
-    const port = await server.port();
     // Half send nothing, half the start of a TLS record that never comes.
-    const conns = await openMany(port, 300, (i) => i % 2 ? "" : "\x16\x03\x01\x02\x00\x01");
-    try {
-      await sleep(300);
-      const early = await Promise.race([server.child.status, sleep(200).then(() => "running")]);
-      assertEquals(early, "running", server.output());
-      let inside = false;
-      for (let i = 0; i < 20 && !inside; i++) {
-        await sleep(250);
-        inside = await clientGetsIn(port, ca);
-      }
-      assert(inside, server.output());
-      using client = Deno.createHttpClient({ caCerts: [ca] });
-      const page = await fetch(`https://127.0.0.1:${port}/api/channels`, { client });
-      assertEquals(page.status, 200);
-      await page.body?.cancel();
-      const output = server.output();
-      assert(/near the open file limit/.test(output), output);
-      assert(/no request head in time/.test(output), output);
-    } finally {
-      for (const conn of conns) {
-        try {
-          conn.close();
-        } catch {
-          // closed by the server
-        }
-      }
-      const status = await server.stop();
-      assertEquals(status.code, 0, server.output());
-    }
+    await survivesDescriptorFlood(
+      ["--cert", `${dir}/server.pem`, "--key", `${dir}/server.key`],
+      (i) => i % 2 ? "" : "\x16\x03\x01\x02\x00\x01",
+      ca,
+    );
   },
 });
 
@@ -248,32 +237,12 @@ Deno.test({
         // past --max-connections: closed before the handshake finished
       }
     }
-    const drip = new TextEncoder().encode("X");
-    let open = conns.length;
     try {
-      assert(open >= 40, `${open} TLS connections got in`);
-      for (let round = 0; round < 10; round++) {
-        await sleep(250);
-        open = 0;
-        await Promise.all(conns.map(async (conn) => {
-          try {
-            await conn.write(drip);
-            open++;
-          } catch {
-            // closed by the server
-          }
-        }));
-      }
-      assertEquals(open, 0, "every dripping connection was closed");
+      assert(conns.length >= 40, `${conns.length} TLS connections got in`);
+      assertEquals(await drip(conns), 0, "every dripping connection was closed");
       assert(await clientGetsIn(server.addr.port, ca), "a client gets in");
     } finally {
-      for (const conn of conns) {
-        try {
-          conn.close();
-        } catch {
-          // closed by the server
-        }
-      }
+      closeAll(conns);
     }
   },
 });
