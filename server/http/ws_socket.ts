@@ -63,6 +63,9 @@ function acceptUnmasked(ws: Ws): void {
   };
 }
 
+/** Most ms one client's messages take of a turn of the event loop (see the constructor). */
+const TURN_BUDGET_MS = 1;
+
 /** A client written to within this many ms counts as busy (see `send`). */
 const BUSY_MS = 1;
 
@@ -152,8 +155,10 @@ export class WsSocket {
     // task. One per task costs a turn of the event loop per message (most
     // of the server's CPU under a flood of small ones); a whole read at once
     // (thousands of frames) fills the transmit queue (maxPendingSends)
-    // before the bus has taken any. So `messagesPerTurn` at most: then `ws`
-    // defers the next one a task, the queue drains, and the count restarts.
+    // before the bus has taken any, and keeps every other client waiting
+    // meanwhile. So `messagesPerTurn` at most, and no more once the turn has
+    // spent TURN_BUDGET_MS on them: then `ws` defers the next one a task, the
+    // queue drains, other clients are served, and the count restarts.
     // ws 8's Receiver reads `_allowSynchronousEvents` per message
     // (lib/receiver.js dataMessage, controlMessage); ws is pinned, a test
     // covers this.
@@ -161,13 +166,22 @@ export class WsSocket {
       ._receiver;
     const perTurn = options.messagesPerTurn ?? 64;
     let burst = 0;
+    let turnStart = 0;
     const restart = () => {
       burst = 0;
       receiver._allowSynchronousEvents = true;
     };
     ws.on("message", (data: Uint8Array | ArrayBuffer | Uint8Array[], isBinary: boolean) => {
-      if (burst++ === 0) setImmediate(restart);
-      if (burst >= perTurn) receiver._allowSynchronousEvents = false;
+      if (burst++ === 0) {
+        setImmediate(restart);
+        turnStart = performance.now();
+      }
+      // The clock is read every 8th message: reading it costs about as much
+      // as handing out a small one.
+      if (
+        burst >= perTurn ||
+        (burst % 8 === 0 && performance.now() - turnStart >= TURN_BUDGET_MS)
+      ) receiver._allowSynchronousEvents = false;
       const bytes = data as Uint8Array;
       let message: string | Uint8Array;
       if (isBinary) {
