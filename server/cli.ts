@@ -81,12 +81,12 @@ Limits (per client unless said):
                                   or no bus_request yet), server-wide;
                                   more get HTTP 503             (default: 128)
       --max-connections N         connections that have not sent a whole
-                                  request head, server-wide; more are
-                                  closed at once (not with --cert)
-                                                                (default: 512)
-      --header-timeout SECONDS    time to send a whole request head;
-                                  then the connection is closed
-                                  (not with --cert)             (default: 10)
+                                  request head (or finished their TLS
+                                  handshake), server-wide; more are
+                                  closed at once                (default: 512)
+      --header-timeout SECONDS    time to send a whole request head (TLS
+                                  handshake included); then the
+                                  connection is closed          (default: 10)
       --max-auth-failures N       wrong tokens from one address in a
                                   minute, then HTTP 429 until that
                                   minute is over; 0: no limit   (default: 10)
