@@ -272,9 +272,19 @@ export class WsSocket {
   // Sockets whose frames leave at the end of this turn, and at the next timer tick.
   static #dueAtTurnEnd = new Set<WsSocket>();
   static #dueAtTick = new Set<WsSocket>();
+  // The set is emptied first: a socket that gets a frame meanwhile is due
+  // again and schedules its own write. A socket whose write throws is
+  // broken: it is ended, the others still get theirs.
   static #writeDue = (due: Set<WsSocket>) => {
-    for (const socket of due) socket.#writeFrames();
+    const sockets = [...due];
     due.clear();
+    for (const socket of sockets) {
+      try {
+        socket.#writeFrames();
+      } catch {
+        socket.terminate();
+      }
+    }
   };
 
   #writeFrames(): void {
