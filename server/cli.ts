@@ -319,6 +319,14 @@ export async function main(args: string[]): Promise<number> {
     console.error(`Unknown interface "${parsed.interface}": use ${SHARABLE.join(", ")}`);
     return 2;
   }
+  // Listened for from the start: a signal during start-up ends the server
+  // once it is up, cleanly, where it used to kill it halfway (exit 143).
+  const { promise: stopped, resolve: stop } = Promise.withResolvers<string>();
+  const handlers = (["SIGINT", "SIGTERM"] as const).map((signal) => {
+    const handler = () => stop(signal);
+    Deno.addSignalListener(signal, handler);
+    return [signal, handler] as const;
+  });
   let server;
   let iface: typeof SHARABLE[number];
   let hub: MqttBackend | undefined;
@@ -395,6 +403,7 @@ export async function main(args: string[]): Promise<number> {
     log.error("Cannot start: {message}", { message: (error as Error).message });
     await server?.close();
     await hub?.close();
+    for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
     return 1;
   }
   const stopDemo: (() => void)[] = [];
@@ -427,11 +436,7 @@ export async function main(args: string[]): Promise<number> {
     log.info("Channel {channel}: {url}", { channel, url: server.url + path });
   }
   log.info("Web page: {url}", { url: server.httpUrl });
-  const { promise, resolve } = Promise.withResolvers<string>();
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    Deno.addSignalListener(signal, () => resolve(signal));
-  }
-  const signal = await promise;
+  const signal = await stopped;
   log.info("{signal}: closing every client", { signal });
   for (const stop of stopDemo) stop();
   await gateway?.close();
