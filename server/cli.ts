@@ -319,14 +319,8 @@ export async function main(args: string[]): Promise<number> {
     console.error(`Unknown interface "${parsed.interface}": use ${SHARABLE.join(", ")}`);
     return 2;
   }
-  // Listened for from the start: a signal during start-up ends the server
-  // once it is up, cleanly, where it used to kill it halfway (exit 143).
   const { promise: stopped, resolve: stop } = Promise.withResolvers<string>();
-  const handlers = (["SIGINT", "SIGTERM"] as const).map((signal) => {
-    const handler = () => stop(signal);
-    Deno.addSignalListener(signal, handler);
-    return [signal, handler] as const;
-  });
+  let handlers: (readonly ["SIGINT" | "SIGTERM", () => void])[] = [];
   let server;
   let iface: typeof SHARABLE[number];
   let hub: MqttBackend | undefined;
@@ -383,6 +377,14 @@ export async function main(args: string[]): Promise<number> {
       ],
       ...security,
       socketcan: linkOptions(parsed, iface),
+    });
+    // Listened for before the gateway's start (a broker connect): a signal
+    // then ends the server once it is up, cleanly, where it used to kill it
+    // halfway (exit 143).
+    handlers = (["SIGINT", "SIGTERM"] as const).map((signal) => {
+      const handler = () => stop(signal);
+      Deno.addSignalListener(signal, handler);
+      return [signal, handler] as const;
     });
     if (parsed.mqtt !== undefined) {
       gateway = await MqttGateway.start({

@@ -133,7 +133,9 @@ Deno.test("a reader stopped for 60 s at 5,000 frames/s stays connected, gets its
     // Every frame reaches it or is counted, and the count reaches it.
     await until(
       () => stalled.latest().frames + stalled.latest().dropped === stalledBase + sent,
-      `the resumed reader to account for ${sent} frames (${JSON.stringify(stalled.latest())})`,
+      `the resumed reader to account for ${sent} frames (${
+        JSON.stringify(stalled.latest())
+      })\n${server.output()}`,
       20_000,
     );
     assert(stalled.latest().dropped > 0, JSON.stringify(stalled.latest()));
