@@ -4,19 +4,17 @@
 // bufferedAmount, binaryType).
 //
 // What it adds to `ws`: everything sent within one turn of the event loop
-// leaves in one write. The first send of a turn corks the TCP socket; the
-// end of the turn uncorks it, or, for a client written to within the last
-// millisecond, the next timer tick, so the frames of a busy bus reach a
-// client in one system call per tick instead of one per message (issue
+// leaves in one write. The first send of a turn corks the TCP socket and
+// the end of the turn uncorks it, so the frames of a busy bus reach a
+// client in one system call per turn instead of one per message (issue
 // #15: Deno.upgradeWebSocket made one sendto per message) while a quiet
 // bus's frames go out at once.
 //
 // The bus's frames take a shorter way (sendFrame): each arrives framed
 // already (ws_frame.ts, built once for all clients of its format), waits
-// in a list, and the list leaves in one write, at the end of the turn or,
-// for a busy client, at the next timer tick, all clients' lists from one
-// timer. `ws` would build a header and make two stream writes per message
-// and client. Other messages (events, batches) go through `ws`, after the
+// in a list, and the list leaves in one write at the end of the turn, all
+// clients' lists from one setImmediate. `ws` would build a header and make
+// two stream writes per message and client. Other messages (events, batches) go through `ws`, after the
 // frames that wait, so the order holds.
 //
 // bufferedAmount is what waits here, in `ws` and in the socket itself for
@@ -66,9 +64,6 @@ function acceptUnmasked(ws: Ws): void {
 /** Most ms one client's messages take of a turn of the event loop (see the constructor). */
 const TURN_BUDGET_MS = 1;
 
-/** A client written to within this many ms counts as busy (see `send`). */
-const BUSY_MS = 1;
-
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 // The events the session listens to, with what it reads of them.
@@ -116,14 +111,12 @@ export class WsSocket {
   #ws: Ws;
   #raw: Duplex;
   #corked = false;
-  #uncorkedAt = -Infinity;
   #uncork = () => {
     if (!this.#corked) return;
     this.#corked = false;
-    this.#uncorkedAt = performance.now();
     this.#raw.uncork();
   };
-  // Whole frames waiting for this turn's or tick's write (sendFrame).
+  // Whole frames waiting for this turn's write (sendFrame).
   #frames: Uint8Array[] = [];
   #frameBytes = 0;
   #opened = false;
@@ -251,8 +244,8 @@ export class WsSocket {
 
   /**
    * Sends a message framed already (ws_frame.ts), with the others of this
-   * turn, or of this timer tick for a busy client, in one write. The bytes
-   * are written as they are and may be shared with other sockets.
+   * turn, in one write at the end of the turn. The bytes are written as
+   * they are and may be shared with other sockets.
    *
    * @param frame One whole unmasked data frame.
    */
@@ -261,23 +254,22 @@ export class WsSocket {
     this.#frames.push(frame);
     this.#frameBytes += frame.length;
     if (this.#frames.length > 1) return;
-    const busy = performance.now() - this.#uncorkedAt < BUSY_MS;
-    const due = busy ? WsSocket.#dueAtTick : WsSocket.#dueAtTurnEnd;
+    const due = WsSocket.#due;
     due.add(this);
-    if (due.size > 1) return;
-    if (busy) setTimeout(WsSocket.#writeDue, 0, due);
-    else setImmediate(WsSocket.#writeDue, due);
+    if (due.size === 1) setImmediate(WsSocket.#writeDue);
   }
 
-  // Sockets whose frames leave at the end of this turn, and at the next timer tick.
-  static #dueAtTurnEnd = new Set<WsSocket>();
-  static #dueAtTick = new Set<WsSocket>();
+  // Sockets whose frames leave at the end of this turn. No timer tick waits
+  // for more: that cost a frame following another within 1 ms up to 2 ms
+  // of latency and saved no measurable CPU once a turn hands out many
+  // messages (docs/benchmark.md).
+  static #due = new Set<WsSocket>();
   // The set is emptied first: a socket that gets a frame meanwhile is due
   // again and schedules its own write. A socket whose write throws is
   // broken: it is ended, the others still get theirs.
-  static #writeDue = (due: Set<WsSocket>) => {
-    const sockets = [...due];
-    due.clear();
+  static #writeDue = () => {
+    const sockets = [...WsSocket.#due];
+    WsSocket.#due.clear();
     for (const socket of sockets) {
       try {
         socket.#writeFrames();
@@ -293,7 +285,6 @@ export class WsSocket {
     const length = this.#frameBytes;
     this.#frames = [];
     this.#frameBytes = 0;
-    this.#uncorkedAt = performance.now();
     if (frames.length === 1) return void this.#raw.write(frames[0]);
     const bytes = new Uint8Array(length);
     let at = 0;
@@ -314,12 +305,7 @@ export class WsSocket {
     if (!this.#corked) {
       this.#corked = true;
       this.#raw.cork();
-      // A client that was written to within the last millisecond is busy:
-      // its cork waits for a timer tick, so the frames the next messages
-      // bring (in later turns, see messagesPerTurn) share the write.
-      // An idle one is uncorked after this turn, adding no latency.
-      if (performance.now() - this.#uncorkedAt < BUSY_MS) setTimeout(this.#uncork, 0);
-      else setImmediate(this.#uncork);
+      setImmediate(this.#uncork);
     }
     this.#ws.send(data, { binary: typeof data !== "string" });
   }

@@ -91,6 +91,34 @@ Deno.test("WsSocket: framed messages and send() in one turn arrive whole and in 
   }
 });
 
+Deno.test("WsSocket: a frame sent right after a write leaves at the end of its own turn, before any timer", async () => {
+  const { socket, close } = await pair();
+  try {
+    await new Promise<void>((resolve) => socket.onopen = () => resolve());
+    // Both a framed message and send(): neither waits for a timer tick because
+    // the socket was written to a moment ago (a request answered at once).
+    for (
+      const send of [
+        (i: number) => socket.sendFrame(frameMessage(new Uint8Array([i]), true)),
+        (i: number) => socket.send(new Uint8Array([i])),
+      ]
+    ) {
+      send(1);
+      await new Promise((resolve) => setImmediate(resolve));
+      assertEquals(socket.bufferedAmount, 0, "the first frame is written at the end of its turn");
+      send(2);
+      let timerRan = false;
+      const timer = setTimeout(() => timerRan = true, 0);
+      await new Promise((resolve) => setImmediate(resolve));
+      assertEquals(socket.bufferedAmount, 0, "the second one too");
+      clearTimeout(timer);
+      assertEquals(timerRan, false, "no timer ran before it left");
+    }
+  } finally {
+    await close();
+  }
+});
+
 Deno.test("WsSocket: close() sends the framed messages still waiting before the close frame", async () => {
   const { socket, conn, close } = await pair();
   try {
