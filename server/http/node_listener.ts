@@ -15,6 +15,7 @@ import { plainText } from "./plain_text.ts";
 import { AcceptWatchdog } from "./accept_watchdog.ts";
 import { refuseHttp2 } from "./http2_refusal.ts";
 import { nodeUpgrader } from "./node_upgrade.ts";
+import { ackPromptly } from "./quick_ack.ts";
 import { handlerInfo, toRequest, writeRawResponse, writeResponse } from "./node_request.ts";
 
 /** Options of {@linkcode listen}. */
@@ -140,8 +141,9 @@ export async function listen(bridge: CanBridge, options: ListenOptions): Promise
       done(socket);
       sockets.delete(socket);
     });
-    // Each session may hold a descriptor of its own (a SocketCAN socket).
-    if (sockets.size + bridge.sessions.size > fileLimit) {
+    // Each session may hold a descriptor of its own (a SocketCAN socket), and
+    // each WebSocket a second one for its prompt ACKs (quick_ack.ts).
+    if (sockets.size + upgradedTcp.size + bridge.sessions.size > fileLimit) {
       trouble(
         "descriptors",
         `Refused a connection from ${socket.remoteAddress}: ${sockets.size} connections ` +
@@ -255,6 +257,7 @@ export async function listen(bridge: CanBridge, options: ListenOptions): Promise
           websockets.add(socket);
           const tcp = tcpOf(socket);
           upgradedTcp.add(tcp);
+          ackPromptly(socket, tcp);
           socket.once("close", () => {
             websockets.delete(socket);
             upgradedTcp.delete(tcp);
