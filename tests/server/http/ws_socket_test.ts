@@ -8,7 +8,7 @@ import { WsSocket } from "../../../server/http/ws_socket.ts";
 import { encodeFrame, FrameReader, textOf } from "../../_helpers/raw_ws.ts";
 import { frameMessage } from "../../../server/http/ws_frame.ts";
 
-/** A TCP server whose first connection becomes a WsSocket; its socket's write calls are counted. */
+/** A TCP server whose first connection becomes a WsSocket, open; its socket's write calls are counted. */
 async function pair(messagesPerTurn?: number) {
   let writes = 0;
   const { promise: accepted, resolve } = Promise.withResolvers<WsSocket>();
@@ -23,7 +23,10 @@ async function pair(messagesPerTurn?: number) {
       writes++;
       write(chunk, encoding, callback);
     };
-    resolve(new WsSocket(raw, new Uint8Array(), { messagesPerTurn }));
+    const socket = new WsSocket(raw, new Uint8Array(), { messagesPerTurn });
+    // Set here, before this task ends: its open comes a timer later, which
+    // may run before the test's connect resolves.
+    socket.onopen = () => resolve(socket);
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const conn = await Deno.connect({
@@ -46,7 +49,6 @@ async function pair(messagesPerTurn?: number) {
 Deno.test("WsSocket: 200 messages sent in one turn leave in one write, whole and in order", async () => {
   const { socket, conn, writes, close } = await pair();
   try {
-    await new Promise<void>((resolve) => socket.onopen = () => resolve());
     const before = writes();
     for (let i = 0; i < 200; i++) socket.send(i % 2 ? `text ${i}` : new Uint8Array([i, 1, 2, 3]));
     const reader = new FrameReader(conn, new Uint8Array());
@@ -65,7 +67,6 @@ Deno.test("WsSocket: 200 messages sent in one turn leave in one write, whole and
 Deno.test("WsSocket: framed messages and send() in one turn arrive whole and in order, the framed ones in one write", async () => {
   const { socket, conn, writes, close } = await pair();
   try {
-    await new Promise<void>((resolve) => socket.onopen = () => resolve());
     const before = writes();
     // One shared frame, as the server shares a frame's bytes between clients.
     const shared = frameMessage(new Uint8Array([9, 9]), true);
@@ -94,7 +95,6 @@ Deno.test("WsSocket: framed messages and send() in one turn arrive whole and in 
 Deno.test("WsSocket: a frame sent right after a write leaves at the end of its own turn, before any timer", async () => {
   const { socket, close } = await pair();
   try {
-    await new Promise<void>((resolve) => socket.onopen = () => resolve());
     // Both a framed message and send(): neither waits for a timer tick because
     // the socket was written to a moment ago (a request answered at once).
     for (
@@ -122,7 +122,6 @@ Deno.test("WsSocket: a frame sent right after a write leaves at the end of its o
 Deno.test("WsSocket: close() sends the framed messages still waiting before the close frame", async () => {
   const { socket, conn, close } = await pair();
   try {
-    await new Promise<void>((resolve) => socket.onopen = () => resolve());
     for (let i = 0; i < 3; i++) socket.sendFrame(frameMessage(new Uint8Array([i]), true));
     socket.close(1001, "bye");
     socket.sendFrame(frameMessage(new Uint8Array([99]), true)); // after close: dropped
@@ -151,7 +150,6 @@ Deno.test("WsSocket: a burst read at once is handed out messagesPerTurn per turn
       }
       if (++seen === 95) resolve();
     };
-    await new Promise<void>((r) => socket.onopen = () => r());
     const burst = Array.from({ length: 95 }, (_, i) => [...encodeFrame(1, `m${i}`)]).flat();
     await conn.write(new Uint8Array(burst)); // one write: most likely one read
     await all;
