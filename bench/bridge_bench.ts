@@ -10,6 +10,7 @@ import { encodeBinary } from "../core/codec_binary.ts";
 import { createFrame } from "../core/frame.ts";
 import { BINARY_PROTOCOL, JSON_PROTOCOL } from "../core/protocol.ts";
 import { RemoteBus } from "../client.ts";
+import { isoTpBurst } from "../tests/_helpers/iso_tp_burst.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -270,20 +271,10 @@ async function latency(server: Server, protocol: string, k: number, seconds = 5)
 async function burstAfterAnswer(server: Server, rounds = args.quick ? 10 : 100) {
   const a = await RemoteBus.connect(server.url);
   const b = await RemoteBus.connect(server.url);
-  const receive = (bus: RemoteBus) => bus.receive({ signal: AbortSignal.timeout(5000) });
   const times: number[] = [];
   try {
     for (let round = 0; round < rounds; round++) {
-      await a.send(createFrame({ arbitrationId: 0x7e0, data: [0x10, 0x30, 1, 2, 3, 4, 5, 6] }));
-      await receive(b);
-      await b.send(createFrame({ arbitrationId: 0x7e8, data: [0x30, 0, 0] }));
-      await receive(a);
-      const start = performance.now();
-      for (let i = 1; i <= 7; i++) {
-        await a.send(createFrame({ arbitrationId: 0x7e0, data: [0x20 | i, i, i, i, i, i, i, i] }));
-      }
-      for (let i = 1; i <= 7; i++) await receive(b);
-      times.push(performance.now() - start);
+      times.push(await isoTpBurst(a, b, 5000));
       await sleep(10);
     }
   } finally {

@@ -9,7 +9,7 @@ import { ackPromptly } from "../../../server/http/quick_ack.ts";
 import { RemoteBus, type RemoteBusOptions } from "../../../client.ts";
 import { requires } from "../../_helpers/requires.ts";
 import { makePki } from "../../_helpers/pki.ts";
-import { createFrame } from "../../../core/frame.ts";
+import { isoTpBurst } from "../../_helpers/iso_tp_burst.ts";
 import { startServer } from "../../_helpers/cli.ts";
 
 const median = (values: number[]) => values.toSorted((a, b) => a - b)[values.length >> 1];
@@ -73,24 +73,10 @@ Deno.test("quick_ack: a Nagle client's second small write does not wait for the 
 async function burstTimes(url: string, options: RemoteBusOptions): Promise<number[]> {
   const a = await RemoteBus.connect(url, { timeout: 5000, ...options });
   const b = await RemoteBus.connect(url, { timeout: 5000, ...options });
-  const receive = (bus: RemoteBus) => bus.receive({ signal: AbortSignal.timeout(2000) });
   try {
     const times: number[] = [];
     for (let round = 0; round < 10; round++) {
-      // An ISO-TP first frame, its flow control, then seven consecutive frames.
-      await a.send(createFrame({ arbitrationId: 0x7e0, data: [0x10, 0x30, 1, 2, 3, 4, 5, 6] }));
-      await receive(b);
-      await b.send(createFrame({ arbitrationId: 0x7e8, data: [0x30, 0, 0] }));
-      await receive(a);
-      const start = performance.now();
-      for (let i = 1; i <= 7; i++) {
-        await a.send(createFrame({ arbitrationId: 0x7e0, data: [0x20 | i, i, i, i, i, i, i, i] }));
-      }
-      for (let i = 1; i <= 7; i++) {
-        const frame = await receive(b);
-        assert(frame.data[0] === (0x20 | i), `consecutive frame ${i}`);
-      }
-      times.push(performance.now() - start);
+      times.push(await isoTpBurst(a, b, 2000));
       await new Promise((r) => setTimeout(r, 10));
     }
     return times;
