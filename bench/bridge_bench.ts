@@ -9,8 +9,7 @@ import { decodeEvent } from "../core/codec.ts";
 import { encodeBinary } from "../core/codec_binary.ts";
 import { createFrame } from "../core/frame.ts";
 import { BINARY_PROTOCOL, JSON_PROTOCOL } from "../core/protocol.ts";
-import { RemoteBus } from "../client.ts";
-import { isoTpBurst } from "../tests/_helpers/iso_tp_burst.ts";
+import { isoTpBurstTimes } from "../tests/_helpers/iso_tp_burst.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -269,18 +268,7 @@ async function latency(server: Server, protocol: string, k: number, seconds = 5)
  * consecutive frame's, per round.
  */
 async function burstAfterAnswer(server: Server, rounds = args.quick ? 10 : 100) {
-  const a = await RemoteBus.connect(server.url);
-  const b = await RemoteBus.connect(server.url);
-  const times: number[] = [];
-  try {
-    for (let round = 0; round < rounds; round++) {
-      times.push(await isoTpBurst(a, b, 5000));
-      await sleep(10);
-    }
-  } finally {
-    await a.close();
-    await b.close();
-  }
+  const times = await isoTpBurstTimes(server.url, { rounds, receiveTimeoutMs: 5000 });
   times.sort((x, y) => x - y);
   return { p50: quantile(times, 0.5), p99: quantile(times, 0.99), rounds };
 }

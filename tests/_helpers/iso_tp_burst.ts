@@ -1,19 +1,47 @@
-// One round of the request-answer-burst pattern that meets Nagle's algorithm
-// and delayed ACKs: an ISO-TP first frame from `a`, the flow control from
-// `b`, then seven consecutive frames from `a`. Shared by
+// The request-answer-burst pattern that meets Nagle's algorithm and delayed
+// ACKs: an ISO-TP first frame from one client, the flow control from
+// another, then seven consecutive frames from the first. Shared by
 // tests/server/http/quick_ack_test.ts and bench/bridge_bench.ts.
-import type { RemoteBus } from "../../client.ts";
+import { RemoteBus, type RemoteBusOptions } from "../../client.ts";
 import { createFrame } from "../../core/frame.ts";
 
+/** Options of {@linkcode isoTpBurstTimes}. */
+export interface IsoTpBurstOptions {
+  /** How many rounds to play, 10 ms apart. */
+  rounds: number;
+  /** How long each receive may wait, in ms. */
+  receiveTimeoutMs: number;
+  /** Options of both clients' connections. */
+  bus?: RemoteBusOptions;
+}
+
 /**
- * Plays one round between two buses on the same server.
- * @param a The sender of the first and consecutive frames.
- * @param b The receiver, which answers with the flow control.
- * @param timeoutMs How long each receive may wait.
- * @returns ms from the flow control's arrival at `a` to the seventh consecutive frame's at `b`.
+ * Connects two `RemoteBus` clients to `url` and plays the rounds between them.
+ * @param url The server.
+ * @param options Rounds, receive timeout and connection options.
+ * @returns Per round, ms from the flow control's arrival to the seventh consecutive frame's.
  * @throws {Error} When a consecutive frame arrives out of order, or a receive times out.
  */
-export async function isoTpBurst(a: RemoteBus, b: RemoteBus, timeoutMs: number): Promise<number> {
+export async function isoTpBurstTimes(url: string, options: IsoTpBurstOptions): Promise<number[]> {
+  const a = await RemoteBus.connect(url, options.bus);
+  const b = await RemoteBus.connect(url, options.bus);
+  try {
+    const times: number[] = [];
+    for (let round = 0; round < options.rounds; round++) {
+      times.push(await burst(a, b, options.receiveTimeoutMs));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return times;
+  } finally {
+    await a.close();
+    await b.close();
+  }
+}
+
+// One round: `a` sends the first frame, `b` answers with the flow control,
+// `a` sends the consecutive frames; ms from the flow control's arrival at
+// `a` to the last consecutive frame's at `b`.
+async function burst(a: RemoteBus, b: RemoteBus, timeoutMs: number): Promise<number> {
   const receive = (bus: RemoteBus) => bus.receive({ signal: AbortSignal.timeout(timeoutMs) });
   await a.send(createFrame({ arbitrationId: 0x7e0, data: [0x10, 0x30, 1, 2, 3, 4, 5, 6] }));
   await receive(b);

@@ -6,10 +6,10 @@
 import net from "node:net";
 import { assert } from "../../_helpers/assert.ts";
 import { ackPromptly } from "../../../server/http/quick_ack.ts";
-import { RemoteBus, type RemoteBusOptions } from "../../../client.ts";
+import type { RemoteBusOptions } from "../../../client.ts";
 import { requires } from "../../_helpers/requires.ts";
 import { makePki } from "../../_helpers/pki.ts";
-import { isoTpBurst } from "../../_helpers/iso_tp_burst.ts";
+import { isoTpBurstTimes } from "../../_helpers/iso_tp_burst.ts";
 import { startServer } from "../../_helpers/cli.ts";
 
 const median = (values: number[]) => values.toSorted((a, b) => a - b)[values.length >> 1];
@@ -70,20 +70,12 @@ Deno.test("quick_ack: a Nagle client's second small write does not wait for the 
 });
 
 /** ms for seven consecutive frames after a first frame and its flow control, per round. */
-async function burstTimes(url: string, options: RemoteBusOptions): Promise<number[]> {
-  const a = await RemoteBus.connect(url, { timeout: 5000, ...options });
-  const b = await RemoteBus.connect(url, { timeout: 5000, ...options });
-  try {
-    const times: number[] = [];
-    for (let round = 0; round < 10; round++) {
-      times.push(await isoTpBurst(a, b, 2000));
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    return times;
-  } finally {
-    await a.close();
-    await b.close();
-  }
+function burstTimes(url: string, options: RemoteBusOptions): Promise<number[]> {
+  return isoTpBurstTimes(url, {
+    rounds: 10,
+    receiveTimeoutMs: 2000,
+    bus: { timeout: 5000, ...options },
+  });
 }
 
 Deno.test("quick_ack: a RemoteBus in Deno sends a burst after a request and its answer without the 40 ms wait", async () => {
