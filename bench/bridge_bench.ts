@@ -40,6 +40,10 @@ interface Server {
   stop(): Promise<void>;
 }
 
+// Milliseconds from spawn to the listening line, per script: how fast a
+// gateway is back after a restart, beside a Deno server with no code of ours.
+const starts = new Map<string, number[]>();
+
 async function startServer(script = "../server.ts"): Promise<Server> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = listener.addr.port;
@@ -64,6 +68,7 @@ async function startServer(script = "../server.ts"): Promise<Server> {
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
+  const spawned = performance.now();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let seen = "";
   while (!seen.includes("Web page")) {
@@ -71,6 +76,7 @@ async function startServer(script = "../server.ts"): Promise<Server> {
     if (done) throw new Error(`server exited: ${seen}`);
     seen += value;
   }
+  starts.set(script, [...starts.get(script) ?? [], performance.now() - spawned]);
   // Keeps the pipe flowing; --server-output shows what the server prints
   // (e.g. --server-v8-flags=--trace-gc) on stderr.
   const echo = args["server-output"]
@@ -328,6 +334,8 @@ if (!args["only-memory"] && !only) {
   } finally {
     await bare.stop();
   }
+  // Two more starts, for the start-up line's median.
+  for (let i = 0; i < 2; i++) await (await startServer("./_floor_server.ts")).stop();
 }
 const fmt = (n: number, digits = 2) => n.toFixed(digits);
 if (!args["only-memory"]) {
@@ -398,4 +406,14 @@ console.log("| stalled receivers | server RSS growth MiB | healthy receiver lost
 console.log("| --- | --- | --- |");
 for (const [stalled, r] of rss) {
   console.log(`| ${stalled} | ${fmt(r.rssGrowthMiB, 1)} | ${r.healthyLost} |`);
+}
+const median = (values: number[]) => values.toSorted((a, b) => a - b)[values.length >> 1];
+const ours = starts.get("../server.ts") ?? [];
+const bareStarts = starts.get("./_floor_server.ts");
+if (ours.length && bareStarts) {
+  const [a, b] = [median(ours), median(bareStarts)];
+  console.log(
+    `\nStart-up, spawn to listening (median of ${ours.length} and ${bareStarts.length}): ` +
+      `server ${fmt(a, 0)} ms, bare Deno WebSocket relay ${fmt(b, 0)} ms, ratio ${fmt(a / b)}`,
+  );
 }
