@@ -241,29 +241,85 @@ async function floor(server: Server, k: number) {
 }
 
 /**
- * 200 frames/s to k receivers; latency from the sender's clock (same process)
- * to arrival. The first second of the same traffic is not counted: it meets
- * code not compiled yet, and, on the bare relay, the first exchange's
- * delayed ACK (one run: frames 1 to 8 arrived 4 to 37 ms late).
+ * Sends `warmUp + total` frames at 200 frames/s, each stamped with the
+ * sender's clock; `measuring` runs between the warm-up and the rest. The
+ * first second is a warm-up: it meets code not compiled yet, and, on the
+ * bare relay, the first exchange's delayed ACK (one run: frames 1 to 8
+ * arrived 4 to 37 ms late).
  */
-async function latency(server: Server, protocol: string, k: number, seconds = 5) {
-  const receivers = await Promise.all(
-    Array.from({ length: k }, () => receiver(server.url, protocol, true)),
-  );
+async function sendAt200(server: Server, measuring: () => void) {
   const sender = await connect(server.url, BINARY_PROTOCOL, { preserve_timestamps: true });
   const warmUp = args.quick ? 20 : 200;
-  const total = args.quick ? 100 : 200 * seconds;
+  const total = args.quick ? 100 : 1000;
   const t0 = performance.now();
   for (let i = 0; i < warmUp + total; i++) {
     const due = t0 + i * 5;
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
-    if (i === warmUp) { for (const r of receivers) r.latencies.length = 0; }
+    if (i === warmUp) measuring();
     sender.send(frameBytes(i, now() / 1000));
   }
   await sleep(200);
+  return { sender, warmUp, total };
+}
+
+/**
+ * 200 frames/s to k receivers in this process; latency from the sender's
+ * clock (same process) to the receiver's handler.
+ */
+async function latency(server: Server, protocol: string, k: number) {
+  const receivers = await Promise.all(
+    Array.from({ length: k }, () => receiver(server.url, protocol, true)),
+  );
+  const { sender, total } = await sendAt200(server, () => {
+    for (const r of receivers) r.latencies.length = 0;
+  });
   const all = receivers.flatMap((r) => r.latencies).sort((a, b) => a - b);
   await closeAll([sender, ...receivers.map((r) => r.ws)]);
+  return { p50: quantile(all, 0.5), p99: quantile(all, 0.99), lost: total * k - all.length };
+}
+
+/**
+ * The same traffic to k binary receivers in a python3 process
+ * (bench/_kernel_arrivals.py) that times each frame by the kernel's receive
+ * timestamp: the latency of the server and the kernel, without the wait
+ * in a harness that serves 50 receivers on one thread.
+ */
+async function kernelLatency(server: Server, k: number) {
+  const port = new URL(server.url).port;
+  const warmUp = args.quick ? 20 : 200;
+  const total = args.quick ? 100 : 1000;
+  const child = new Deno.Command("python3", {
+    args: [
+      new URL("./_kernel_arrivals.py", import.meta.url).pathname,
+      "127.0.0.1",
+      port,
+      BINARY_PROTOCOL,
+      String(k),
+      String(warmUp),
+      String(total),
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  const line = async () => {
+    while (!text.includes("\n")) {
+      const { value, done } = await lines.read();
+      if (done) throw new Error(`bench/_kernel_arrivals.py ended: ${text}`);
+      text += value;
+    }
+    const [first] = text.split("\n", 1);
+    text = text.slice(first.length + 1);
+    return first;
+  };
+  if ((await line()) !== "ready") throw new Error("bench/_kernel_arrivals.py did not start");
+  const { sender } = await sendAt200(server, () => {});
+  const all = (JSON.parse(await line()).latencies as number[]).sort((a, b) => a - b);
+  await lines.cancel();
+  await child.status;
+  await closeAll([sender]);
   return { p50: quantile(all, 0.5), p99: quantile(all, 0.99), lost: total * k - all.length };
 }
 
@@ -323,14 +379,22 @@ async function flood(server: Server, stalled: number) {
   return result;
 }
 
+type Latency = Awaited<ReturnType<typeof latency>>;
 const floors = new Map<number, number>();
-let bareLatency: Awaited<ReturnType<typeof latency>> | undefined;
+let bareLatency: Latency | undefined;
+let bareKernel: Latency | undefined;
+// The kernel-timed rows need python3; without it they are left out.
+const python = await new Deno.Command("python3", { args: ["-c", ""] }).output().then(
+  (out) => out.success,
+  () => false,
+);
 const only = args["only-throughput"]?.split(",");
 if (!args["only-memory"] && !only) {
   const bare = await startServer("./_floor_server.ts");
   try {
     for (const k of RECEIVERS) floors.set(k, (await floor(bare, k)).cpuMicrosPerFrame);
     bareLatency = await latency(bare, BINARY_PROTOCOL, Math.max(...RECEIVERS));
+    if (python) bareKernel = await kernelLatency(bare, Math.max(...RECEIVERS));
   } finally {
     await bare.stop();
   }
@@ -365,22 +429,20 @@ if (!args["only-memory"]) {
       }
     }
     if (only) await server.stop().then(() => Deno.exit(0));
-    console.log("\n| format | receivers | rate | p50 ms | p99 ms | lost |");
-    console.log("| --- | --- | --- | --- | --- | --- |");
-    for (const protocol of [BINARY_PROTOCOL, JSON_PROTOCOL]) {
-      const k = Math.max(...RECEIVERS);
-      const r = await latency(server, protocol, k);
+    const k = Math.max(...RECEIVERS);
+    const row = (server: string, timedBy: string, r: Latency) =>
       console.log(
-        `| ${protocol === BINARY_PROTOCOL ? "binary" : "json"} | ${k} | 200/s | ${fmt(r.p50)} | ${
-          fmt(r.p99)
-        } | ${r.lost} |`,
+        `| ${server} | ${k} | 200/s | ${timedBy} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${r.lost} |`,
       );
+    console.log("\n| server | receivers | rate | timed by | p50 ms | p99 ms | lost |");
+    console.log("| --- | --- | --- | --- | --- | --- | --- |");
+    row("canremote, binary", "harness", await latency(server, BINARY_PROTOCOL, k));
+    row("canremote, json", "harness", await latency(server, JSON_PROTOCOL, k));
+    row("bare Deno WebSocket relay", "harness", bareLatency!);
+    if (python) {
+      row("canremote, binary", "kernel", await kernelLatency(server, k));
+      row("bare Deno WebSocket relay", "kernel", bareKernel!);
     }
-    console.log(
-      `| bare Deno WebSocket relay | ${Math.max(...RECEIVERS)} | 200/s | ${
-        fmt(bareLatency!.p50)
-      } | ${fmt(bareLatency!.p99)} | ${bareLatency!.lost} |`,
-    );
     const burst = await burstAfterAnswer(server);
     console.log(
       `\nRemoteBus to RemoteBus, first frame, flow control, then 7 consecutive frames ` +
