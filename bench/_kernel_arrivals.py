@@ -38,6 +38,7 @@ def handshake(host, port, protocol):
             f"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: {protocol}\r\n\r\n"
         ).encode()
     )
+    sock.settimeout(10)
     head = b""
     while b"\r\n\r\n" not in head:
         chunk = sock.recv(4096)
@@ -84,7 +85,10 @@ def main():
     # Each client's bus_response, then kernel timestamps from here on.
     for sock, buffer in clients:
         while not any(op == 1 for op, _ in messages(buffer)):
-            buffer += sock.recv(65536)
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise RuntimeError("closed before its bus_response")
+            buffer += chunk
         sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         sock.setblocking(False)
     selector = selectors.DefaultSelector()
@@ -117,8 +121,10 @@ def main():
                 if opcode != 2 or len(payload) < 9:
                     continue
                 client["seen"] += 1
-                if client["seen"] <= skip or arrival is None:
+                if client["seen"] <= skip:
                     continue
+                if arrival is None:
+                    raise RuntimeError("a read without its SO_TIMESTAMPNS time")
                 stamp = struct.unpack_from(">d", payload, 1)[0]
                 latencies.append((arrival - stamp) * 1000)
             last = time.monotonic()

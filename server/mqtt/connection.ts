@@ -151,10 +151,9 @@ export class MqttConnection {
         }
         : undefined,
     };
-    // Loaded here, not at start-up: MQTT.js is half of the server's start
-    // (about 90 ms of 190 on this machine, seconds on a slow gateway) and
-    // only a server with --mqtt or an MQTT bus needs it. A string literal,
-    // so `deno compile` still embeds it.
+    // Loaded here, not at start-up: only a server with --mqtt or an MQTT bus
+    // needs it, and loading it cost every start about 20 ms of 180 here
+    // (docs/benchmark.md). A string literal, so `deno compile` still embeds it.
     const { default: mqtt } = await import("mqtt");
     const client = mqtt.connect(clientOptions);
     const connection = new MqttConnection(client, broker, options.maxBackoff ?? 30_000);
