@@ -54,27 +54,38 @@ function startReader(url: string, pkiDir?: string) {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", READER, url],
     stdout: "piped",
-    stderr: "null",
+    stderr: "piped",
     env: { NO_COLOR: "1", ...pkiDir ? { DENO_CERT: `${pkiDir}/ca.pem` } : {} },
   }).spawn();
   let latest = { frames: 0, dropped: 0 };
+  // Lines read and what the reader printed on stderr: whether a reader that
+  // stops counting still runs, and why, when a test fails.
+  let reports = 0;
+  let errors = "";
   const reading = (async () => {
     let buffered = "";
     for await (const text of child.stdout.pipeThrough(new TextDecoderStream())) {
       buffered += text;
       const lines = buffered.split("\n");
       buffered = lines.pop()!;
+      reports += lines.length;
       if (lines.length) latest = JSON.parse(lines.at(-1)!);
     }
+  })();
+  const collecting = (async () => {
+    for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) errors += text;
   })();
   return {
     child,
     latest: () => latest,
+    /** The latest counts, how many reports came, and the reader's stderr. */
+    describe: () => `${JSON.stringify(latest)} after ${reports} reports; stderr: ${errors || "-"}`,
     stop: async () => {
       child.kill("SIGCONT");
       child.kill("SIGTERM");
       await child.status;
       await reading;
+      await collecting;
     },
   };
 }
@@ -114,9 +125,14 @@ async function warmUp(bus: RemoteBus, readers: { latest(): { frames: number } }[
   return readers.map((r) => r.latest().frames);
 }
 
-async function until(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
+/** Waits for `condition`; `what` (a function: read when it fails) names it. */
+async function until(
+  condition: () => boolean,
+  what: string | (() => string),
+  ms = 10_000,
+): Promise<void> {
   for (let i = 0; i < ms / 50 && !condition(); i++) await sleep(50);
-  assert(condition(), `timed out waiting for ${what}`);
+  assert(condition(), `timed out waiting for ${typeof what === "string" ? what : what()}`);
 }
 
 Deno.test("a reader stopped for 60 s at 5,000 frames/s stays connected, gets its dropped count, the others lose nothing", async () => {
@@ -133,9 +149,8 @@ Deno.test("a reader stopped for 60 s at 5,000 frames/s stays connected, gets its
     // Every frame reaches it or is counted, and the count reaches it.
     await until(
       () => stalled.latest().frames + stalled.latest().dropped === stalledBase + sent,
-      `the resumed reader to account for ${sent} frames (${
-        JSON.stringify(stalled.latest())
-      })\n${server.output()}`,
+      () =>
+        `the resumed reader to account for ${sent} frames (${stalled.describe()})\n${server.output()}`,
       20_000,
     );
     assert(stalled.latest().dropped > 0, JSON.stringify(stalled.latest()));
@@ -172,7 +187,7 @@ Deno.test({
       stalled.child.kill("SIGCONT");
       await until(
         () => stalled.latest().frames + stalled.latest().dropped === stalledBase + sent,
-        `the resumed reader to account for ${sent} frames (${JSON.stringify(stalled.latest())})`,
+        () => `the resumed reader to account for ${sent} frames (${stalled.describe()})`,
         20_000,
       );
       assert(!/disconnected \(1001\)/.test(server.output()), server.output());
