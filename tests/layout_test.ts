@@ -55,17 +55,30 @@ async function docJson(entry: string): Promise<{ symbols: { name: string }[] }> 
   return doc.nodes[new URL(entry, ROOT).href];
 }
 
+interface Dependency {
+  code?: { specifier?: string };
+  type?: { specifier?: string };
+  isDynamic?: boolean;
+}
+
+/** The module graph of `entry` as `deno info --json` gives it. */
+async function moduleGraph(
+  entry: string,
+): Promise<{ modules: { specifier: string; dependencies?: Dependency[] }[] }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", entry],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert(out.success, new TextDecoder().decode(out.stderr));
+  return JSON.parse(new TextDecoder().decode(out.stdout));
+}
+
 async function localGraph(entries: string[]): Promise<Map<string, Set<string>>> {
   const edges = new Map<string, Set<string>>();
   for (const entry of entries) {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["info", "--json", entry],
-      cwd: ROOT,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert(out.success, new TextDecoder().decode(out.stderr));
-    const info = JSON.parse(new TextDecoder().decode(out.stdout));
+    const info = await moduleGraph(entry);
     for (const module of info.modules) {
       if (!module.specifier.startsWith(ROOT.href)) continue;
       const targets = edges.get(module.specifier) ?? new Set<string>();
@@ -289,6 +302,19 @@ Deno.test("no import cycles among the project's modules", async () => {
   const graph = await localGraph([...Object.keys(EXPORTS), "web/app.ts"]);
   assert(graph.size > 100, `only ${graph.size} modules in the graph`);
   assertEquals(cycles(graph), []);
+});
+
+Deno.test("the server loads MQTT.js only when it connects to a broker, not at start-up", async () => {
+  // A static import would load it at every start (docs/benchmark.md); a
+  // dynamic one with a string literal keeps it in the graph, so deno compile
+  // embeds it. Type imports are fine.
+  const loads = (await moduleGraph("server.ts")).modules.flatMap((module) =>
+    (module.dependencies ?? [])
+      .filter((dependency) => dependency.code?.specifier?.startsWith("npm:mqtt@"))
+      .map((dependency) => ({ from: module.specifier, dynamic: dependency.isDynamic === true }))
+  );
+  assert(loads.length > 0, "MQTT.js is not in the server's module graph");
+  assertEquals(loads.filter((load) => !load.dynamic), []);
 });
 
 for (const [entry, names] of Object.entries(EXPORTS)) {

@@ -153,7 +153,8 @@ export class MqttConnection {
     };
     // Loaded here, not at start-up: only a server with --mqtt or an MQTT bus
     // needs it, and loading it cost every start about 20 ms of 180 here
-    // (docs/benchmark.md). A string literal, so `deno compile` still embeds it.
+    // (docs/benchmark.md). A string literal, so `deno compile` still embeds it
+    // (tests/layout_test.ts checks both).
     const { default: mqtt } = await import("mqtt");
     const client = mqtt.connect(clientOptions);
     const connection = new MqttConnection(client, broker, options.maxBackoff ?? 30_000);

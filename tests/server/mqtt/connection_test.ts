@@ -71,28 +71,3 @@ Deno.test("connection: only mqtt:// and mqtts:// URLs, never with a password", a
     "Do not put the MQTT password in the URL",
   );
 });
-
-Deno.test("connection: the server loads MQTT.js only when it connects (its start-up does not)", async () => {
-  // deno info lists each import; a static one of MQTT.js would load it at
-  // every start (docs/benchmark.md). Type imports are fine. From the
-  // repository's root, whose deno.json maps "mqtt".
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", "server.ts"],
-    cwd: new URL("../../../", import.meta.url).pathname,
-  }).output();
-  assert(out.success, new TextDecoder().decode(out.stderr));
-  const graph = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-    modules: {
-      specifier: string;
-      dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[];
-    }[];
-  };
-  const loads = graph.modules.flatMap((module) =>
-    (module.dependencies ?? [])
-      .filter((dependency) => dependency.code?.specifier.startsWith("npm:mqtt@"))
-      .map((dependency) => ({ from: module.specifier, dynamic: dependency.isDynamic === true }))
-  );
-  // Still in the graph, so deno compile embeds it; never a static import.
-  assert(loads.length > 0, "MQTT.js is not in the server's module graph");
-  assertEquals(loads.filter((load) => !load.dynamic), []);
-});
