@@ -266,6 +266,12 @@ async function sendAt200(server: Server, measuring: () => void) {
   return sender;
 }
 
+/** p50 and p99 of one latency run's ms, and how many of its frames never arrived. */
+function summary(latencies: number[], k: number) {
+  const all = latencies.toSorted((a, b) => a - b);
+  return { p50: quantile(all, 0.5), p99: quantile(all, 0.99), lost: MEASURED * k - all.length };
+}
+
 /**
  * 200 frames/s to k receivers in this process; latency from the sender's
  * clock (same process) to the receiver's handler.
@@ -277,9 +283,8 @@ async function latency(server: Server, protocol: string, k: number) {
   const sender = await sendAt200(server, () => {
     for (const r of receivers) r.latencies.length = 0;
   });
-  const all = receivers.flatMap((r) => r.latencies).sort((a, b) => a - b);
   await closeAll([sender, ...receivers.map((r) => r.ws)]);
-  return { p50: quantile(all, 0.5), p99: quantile(all, 0.99), lost: MEASURED * k - all.length };
+  return summary(receivers.flatMap((r) => r.latencies), k);
 }
 
 /**
@@ -318,11 +323,14 @@ async function kernelLatency(server: Server, k: number) {
   try {
     if ((await line()) !== "ready") throw new Error("bench/_kernel_arrivals.py did not start");
     const sender = await sendAt200(server, () => {});
-    const all = (JSON.parse(await line()).latencies as number[]).sort((a, b) => a - b);
+    const latencies = JSON.parse(await line()).latencies as number[];
     await closeAll([sender]);
     // The sender's clock is the kernel's CLOCK_REALTIME; a step in it would show here.
-    if (all[0] < 0) throw new Error(`A latency of ${all[0]} ms: the clock was set during the run`);
-    return { p50: quantile(all, 0.5), p99: quantile(all, 0.99), lost: MEASURED * k - all.length };
+    const negative = latencies.find((ms) => ms < 0);
+    if (negative !== undefined) {
+      throw new Error(`A latency of ${negative} ms: the clock was set during the run`);
+    }
+    return summary(latencies, k);
   } finally {
     await lines.cancel();
     try {
